@@ -1,0 +1,80 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "teamwire",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "teamwire", targets: ["teamwire"]),
+        .executable(name: "teamwire-bench", targets: ["teamwire-bench"]),
+        .library(name: "TeamwireCore", targets: ["TeamwireCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // C libraries, each linked only by the target that needs it.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(name: "CAvahi", pkgConfig: "avahi-client", providers: [.apt(["libavahi-client-dev"])]),
+
+        // Pure core: value types and protocol logic, no I/O.
+        .target(name: "TeamwireCore", dependencies: ["CSodium"]),
+
+        // The coordinator: SQLite store, team state, public and admin HTTP APIs.
+        .target(
+            name: "Coordinator",
+            dependencies: [
+                "TeamwireCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Clients of the coordinator: the node side of the sealed protocol and the admin socket.
+        .target(
+            name: "CoordinatorClient",
+            dependencies: [
+                "TeamwireCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "teamwire",
+            dependencies: [
+                "TeamwireCore", "Coordinator", "CoordinatorClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "teamwire-bench",
+            dependencies: [
+                "TeamwireCore", "Coordinator", "CoordinatorClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "TeamwireCoreTests", dependencies: ["TeamwireCore"]),
+        .testTarget(
+            name: "CoordinatorTests",
+            dependencies: [
+                "TeamwireCore", "Coordinator", "CoordinatorClient",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

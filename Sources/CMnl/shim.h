@@ -1,0 +1,3 @@
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/rtnetlink.h>
