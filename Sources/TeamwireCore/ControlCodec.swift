@@ -66,6 +66,10 @@ public enum ControlCodec {
         public func body<B: Codable & Sendable>(_ type: B.Type) throws(APIError) -> B {
             try StrictJSON.decode(SealedRequest<B>.self, from: plaintext).body
         }
+
+        public func decodedBody<B: Codable & Sendable>(_ type: B.Type) -> Result<B, APIError> {
+            do { return .success(try body(type)) } catch { return .failure(error) }
+        }
     }
 
     /// Opens a request. `sharedKey` maps the sender's public key to the shared key.

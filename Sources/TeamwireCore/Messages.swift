@@ -63,6 +63,11 @@ public struct EnrollReply: Codable, Sendable, Equatable {
     public var node: Member
     /// The full team map at enrolment.
     public var map: MapUpdate
+
+    public init(node: Member, map: MapUpdate) {
+        self.node = node
+        self.map = map
+    }
 }
 
 public struct MapRequest: Codable, Sendable, Equatable {
@@ -131,4 +136,9 @@ public struct ReportReply: Codable, Sendable, Equatable {
     /// The outside endpoint the coordinator recorded for this node, if any.
     public var observedEndpoint: Endpoint?
     public var revision: UInt64
+
+    public init(observedEndpoint: Endpoint? = nil, revision: UInt64) {
+        self.observedEndpoint = observedEndpoint
+        self.revision = revision
+    }
 }

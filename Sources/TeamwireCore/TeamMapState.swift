@@ -5,6 +5,12 @@ public struct TeamMapState: Sendable {
         public var member: Member
         public var createdRevision: UInt64
         public var updatedRevision: UInt64
+
+        public init(member: Member, createdRevision: UInt64, updatedRevision: UInt64) {
+            self.member = member
+            self.createdRevision = createdRevision
+            self.updatedRevision = updatedRevision
+        }
     }
 
     /// A change record: which key changed at which revision. Removals remember when the member
@@ -20,6 +26,7 @@ public struct TeamMapState: Sendable {
     public private(set) var settingsRevision: UInt64
     public private(set) var hub: HubPeer
     public private(set) var entries: [PublicKey: Entry] = [:]
+    private var byName: [String: PublicKey] = [:]
     /// Ordered by revision. Deltas from revisions below `floor` cannot be computed.
     private var log: [Change] = []
     public private(set) var floor: UInt64
@@ -37,12 +44,13 @@ public struct TeamMapState: Sendable {
     public var members: [Member] { entries.values.map(\.member).sorted { $0.address < $1.address } }
     public var count: Int { entries.count }
     public func entry(_ key: PublicKey) -> Entry? { entries[key] }
-    public func member(named name: String) -> Member? { entries.values.first { $0.member.name == name }?.member }
+    public func member(named name: String) -> Member? { byName[name].flatMap { entries[$0]?.member } }
 
     // MARK: loading (from the store at start-up; revisions come from there)
 
     public mutating func load(_ entry: Entry) {
         entries[entry.member.publicKey] = entry
+        byName[entry.member.name] = entry.member.publicKey
         appendLog(Change(revision: entry.updatedRevision, key: entry.member.publicKey, removedCreatedRevision: nil), sorted: false)
     }
 
@@ -50,31 +58,38 @@ public struct TeamMapState: Sendable {
         appendLog(Change(revision: revision, key: key, removedCreatedRevision: createdRevision), sorted: false)
     }
 
+    /// History before `f` is not available (it was not loaded): deltas from before it are full maps.
+    public mutating func raiseFloor(to f: UInt64) { floor = max(floor, f) }
+
     /// Call once after loading.
     public mutating func finishLoading() {
         log.sort { $0.revision < $1.revision }
         trim()
     }
 
-    // MARK: changes (each at a revision greater than the current one)
+    // MARK: changes (one transaction may make several changes at the same revision)
 
     public mutating func upsert(_ member: Member, at rev: UInt64) {
-        precondition(rev > revision, "revisions must increase")
-        let created = entries[member.publicKey]?.createdRevision ?? rev
+        precondition(rev >= revision, "revisions never go back (several changes may share one revision)")
+        let old = entries[member.publicKey]
+        if let o = old, o.member.name != member.name, byName[o.member.name] == member.publicKey { byName[o.member.name] = nil }
+        byName[member.name] = member.publicKey
+        let created = old?.createdRevision ?? rev
         entries[member.publicKey] = Entry(member: member, createdRevision: created, updatedRevision: rev)
         revision = rev
         appendLog(Change(revision: rev, key: member.publicKey, removedCreatedRevision: nil), sorted: true)
     }
 
     public mutating func remove(_ key: PublicKey, at rev: UInt64) {
-        precondition(rev > revision, "revisions must increase")
+        precondition(rev >= revision, "revisions never go back (several changes may share one revision)")
         guard let old = entries.removeValue(forKey: key) else { return }
+        if byName[old.member.name] == key { byName[old.member.name] = nil }
         revision = rev
         appendLog(Change(revision: rev, key: key, removedCreatedRevision: old.createdRevision), sorted: true)
     }
 
     public mutating func updateSettings(_ s: TeamSettings, at rev: UInt64) {
-        precondition(rev > revision, "revisions must increase")
+        precondition(rev >= revision, "revisions never go back (several changes may share one revision)")
         settings = s
         settingsRevision = rev
         revision = rev

@@ -1,0 +1,112 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TeamwireCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct CoordinatorConfig: Sendable {
+    public var stateDirectory: String
+    public var listenHost: String
+    public var listenPort: Int
+    /// HOST:PORT nodes use to reach the control API; written into every token.
+    public var publicEndpoints: [Endpoint]
+    /// UDP port of the hub's WireGuard interfaces.
+    public var wireguardPort: UInt16
+
+    public init(stateDirectory: String, listenHost: String, listenPort: Int, publicEndpoints: [Endpoint] = [], wireguardPort: UInt16 = 51820) {
+        self.stateDirectory = stateDirectory
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.publicEndpoints = publicEndpoints
+        self.wireguardPort = wireguardPort
+    }
+
+    public var databasePath: String { stateDirectory + "/coordinator.db" }
+    public var keyPath: String { stateDirectory + "/coordinator.key" }
+    public var adminSocketPath: String { stateDirectory + "/admin.sock" }
+    public var lockPath: String { stateDirectory + "/coordinator.lock" }
+
+    public static let defaultStateDirectory = "/var/lib/teamwire-coordinator"
+}
+
+public struct CoordinatorError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// The running coordinator: the public HTTP API and the admin socket, one store, one registry.
+public final class CoordinatorServer: Sendable {
+    public let config: CoordinatorConfig
+    public let registry: Registry
+    let logger: Logger
+    let lockFD: Int32
+    private let ready = AsyncStream<Int>.makeStream()
+
+    public init(config: CoordinatorConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        umask(0o077)
+        try StateDirectory.prepare(config.stateDirectory)
+        lockFD = try StateDirectory.lock(config.lockPath)
+        let key = try StateDirectory.loadOrCreateKey(config.keyPath, logger: logger)
+        let store = try Store(path: config.databasePath)
+        var publicEndpoints = config.publicEndpoints
+        if publicEndpoints.isEmpty, config.listenPort != 0, let e = Endpoint(config.listenHost.contains(":") ? "[\(config.listenHost)]:\(config.listenPort)" : "\(config.listenHost):\(config.listenPort)"),
+           !["0.0.0.0", "::"].contains(config.listenHost) {
+            publicEndpoints = [e]
+        }
+        let hubEndpoints = publicEndpoints.map { Endpoint(host: $0.host, port: config.wireguardPort) }
+        registry = try Registry(store: store, identity: CoordinatorIdentity(privateKey: key, endpoints: publicEndpoints, hubEndpoints: hubEndpoints), logger: logger)
+    }
+
+    deinit { close(lockFD) }
+
+    /// The two HTTP services, to run in a ServiceGroup. The first value yielded by
+    /// `boundPort` is the public API's port once it listens.
+    public func services() throws -> [any Service] {
+        try? FileManager.default.removeItem(atPath: config.adminSocketPath)
+        let registry = self.registry
+        let logger = self.logger
+        let cont = ready.continuation
+        let listenHost = config.listenHost
+        let configuredEndpoints = registry.tokenEndpoints
+        let publicApp = Application(
+            router: PublicAPI.router(registry),
+            configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "teamwire"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                if configuredEndpoints.isEmpty, let e = Endpoint("\(listenHost):\(port)") {
+                    registry.setTokenEndpoints([e])
+                }
+                logger.info("control API listening", metadata: ["address": "\(listenHost):\(port)", "key": "\(registry.identity.publicKey)"])
+                cont.yield(port)
+            },
+            logger: logger)
+        let socketPath = config.adminSocketPath
+        let adminApp = Application(
+            router: AdminAPI.router(registry),
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "teamwire-admin"),
+            onServerRunning: { _ in
+                // umask already made it 0600; make it explicit.
+                chmod(socketPath, 0o600)
+                logger.info("admin socket ready", metadata: ["path": "\(socketPath)"])
+            },
+            logger: logger)
+        return [publicApp, adminApp]
+    }
+
+    /// Waits until the public API listens and returns its port.
+    public func boundPort() async -> Int {
+        for await p in ready.stream { return p }
+        return 0
+    }
+}
+
+extension Registry {
+    public var tokenEndpoints: [Endpoint] { endpointsBox.withLock { $0 ?? identity.endpoints } }
+    func setTokenEndpoints(_ e: [Endpoint]) { endpointsBox.withLock { $0 = e } }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+import TeamwireCore
+
+extension Registry {
+    /// A node reports its endpoint candidates (and, by reporting, that it is alive). Only a change
+    /// of endpoints is written and propagated; a report that changes nothing costs no write.
+    public func report(from key: PublicKey, _ req: ReportRequest, remoteIP: String?) async -> Result<ReportReply, APIError> {
+        guard req.endpoints.count <= ReportRequest.maxEndpoints else {
+            return .failure(APIError(.badRequest, "too many endpoint candidates (\(req.endpoints.count), at most \(ReportRequest.maxEndpoints))"))
+        }
+        let tid: Int64
+        switch await membership(key) {
+        case .failure(let e): return .failure(e)
+        case .success(let t): tid = t
+        }
+        let observed = observedEndpoint(remoteIP: remoteIP, listenPort: req.listenPort)
+        let unchanged = state.withLock { s -> ReportReply? in
+            guard let e = s.teams[tid]?.map.entry(key) else { return nil }
+            let m = e.member
+            if m.endpoints == req.endpoints, m.observedEndpoint == (observed ?? m.observedEndpoint), s.teams[tid]!.listenPorts[key] == req.listenPort {
+                return ReportReply(observedEndpoint: m.observedEndpoint, revision: s.teams[tid]!.map.revision)
+            }
+            return nil
+        }
+        if let r = unchanged { return .success(r) }
+
+        let result = await write { db -> Result<ReportReply, APIError> in
+            guard var member = self.state.withLock({ $0.teams[tid]?.map.entry(key)?.member }) else {
+                return .failure(APIError(.nodeRemoved, "this node was removed from its team"))
+            }
+            member.endpoints = req.endpoints
+            member.observedEndpoint = observed ?? member.observedEndpoint
+            let rev = try db.bumpRevision(team: tid)
+            try db.execute(sql: "UPDATE node SET endpoints = ?, listen_port = ?, observed_endpoint = ?, updated_revision = ? WHERE public_key = ?",
+                           arguments: [encodeEndpoints(member.endpoints), req.listenPort.map { Int64($0) }, member.observedEndpoint?.description, Int64(rev), Data(key.rawValue)])
+            let final = member
+            db.afterNextTransaction { _ in
+                let woken = self.state.withLock { s in
+                    s.withTeam(tid) { t -> [CheckedContinuation<Void, Never>] in
+                        t.map.upsert(final, at: rev)
+                        t.listenPorts[key] = req.listenPort
+                        return t.changed()
+                    }
+                }
+                for c in woken { c.resume() }
+            }
+            return .success(ReportReply(observedEndpoint: final.observedEndpoint, revision: rev))
+        }
+        switch result {
+        case .success(let r): return r
+        case .failure(let e): return .failure(e)
+        }
+    }
+}

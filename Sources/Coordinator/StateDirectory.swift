@@ -1,0 +1,57 @@
+import Foundation
+import Logging
+import TeamwireCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The coordinator's state directory: created 0700, locked against a second coordinator, holding
+/// the coordinator's private key (0600).
+enum StateDirectory {
+    static func prepare(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw CoordinatorError("state path \(path) exists and is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CoordinatorError("cannot create state directory \(path): \(error.localizedDescription) (run as root, or pass --state DIR)")
+        }
+    }
+
+    static func lock(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CoordinatorError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw CoordinatorError("another coordinator is already running with state directory \((path as NSString).deletingLastPathComponent)")
+        }
+        return fd
+    }
+
+    static func loadOrCreateKey(_ path: String, logger: Logger) throws -> PrivateKey {
+        if FileManager.default.fileExists(atPath: path) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { throw CoordinatorError("cannot stat \(path)") }
+            if st.st_mode & 0o077 != 0 {
+                throw CoordinatorError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+            }
+            let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            do { return try PrivateKey(base64Key: text) } catch {
+                throw CoordinatorError("\(path) does not hold a valid key: \(error)")
+            }
+        }
+        let key = PrivateKey.generate()
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CoordinatorError("cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        let line = Array((key.base64Key + "\n").utf8)
+        let ok = write(fd, line, line.count) == line.count && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(tmp, path) == 0 else { throw CoordinatorError("cannot write \(path)") }
+        logger.notice("generated coordinator key", metadata: ["path": "\(path)", "publicKey": "\(key.publicKey)"])
+        return key
+    }
+}

@@ -1,0 +1,78 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TeamwireCore
+
+/// The admin CLI's client: JSON over the coordinator's Unix socket.
+public struct AdminClient: Sendable {
+    public let socketPath: String
+    public let actor: String
+    let http: HTTPClient
+
+    public init(socketPath: String, actor: String = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root", http: HTTPClient = .shared) {
+        self.socketPath = socketPath
+        self.actor = actor
+        self.http = http
+    }
+
+    public func info() async throws(ClientError) -> CoordinatorInfo { try await send(.GET, "/v1/info") }
+    public func createTeam(_ r: CreateTeamRequest) async throws(ClientError) -> TeamInfo { try await send(.POST, "/v1/teams", body: r) }
+    public func listTeams() async throws(ClientError) -> [TeamInfo] { try await send(.GET, "/v1/teams") }
+    public func createToken(team: String, _ r: CreateTokenRequest) async throws(ClientError) -> CreatedToken {
+        try await send(.POST, "/v1/teams/\(escape(team))/tokens", body: r)
+    }
+    public func listTokens(team: String) async throws(ClientError) -> [TokenInfo] { try await send(.GET, "/v1/teams/\(escape(team))/tokens") }
+    public func revokeToken(id: String) async throws(ClientError) -> TokenInfo { try await send(.DELETE, "/v1/tokens/\(escape(id))") }
+    public func listNodes(team: String?) async throws(ClientError) -> [NodeInfo] {
+        try await send(.GET, "/v1/nodes" + (team.map { "?team=\(escape($0))" } ?? ""))
+    }
+    public func removeNode(team: String, name: String) async throws(ClientError) -> NodeInfo {
+        try await send(.DELETE, "/v1/teams/\(escape(team))/nodes/\(escape(name))")
+    }
+    public func setRosMaster(team: String, name: String) async throws(ClientError) -> TeamInfo {
+        try await send(.PUT, "/v1/teams/\(escape(team))/ros-master", body: SetRosMasterRequest(name: name))
+    }
+    public func audit(team: String?, limit: Int = 1000) async throws(ClientError) -> [AuditEvent] {
+        try await send(.GET, "/v1/audit?limit=\(limit)" + (team.map { "&team=\(escape($0))" } ?? ""))
+    }
+
+    func escape(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? s
+    }
+
+    func send<R: Decodable>(_ method: HTTPMethod, _ path: String) async throws(ClientError) -> R {
+        try await send(method, path, body: Optional<Empty>.none)
+    }
+
+    func send<B: Encodable, R: Decodable>(_ method: HTTPMethod, _ path: String, body: B?) async throws(ClientError) -> R {
+        guard FileManager.default.fileExists(atPath: socketPath) else {
+            throw .noCoordinator(socket: socketPath, reason: "the socket does not exist")
+        }
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
+            throw .noCoordinator(socket: socketPath, reason: "bad socket path")
+        }
+        var req = HTTPClientRequest(url: url.absoluteString)
+        req.method = method
+        req.headers.add(name: "X-Teamwire-Actor", value: actor)
+        if let body {
+            req.headers.add(name: "Content-Type", value: "application/json")
+            req.body = .bytes(ByteBuffer(bytes: ControlCodec.encodeJSON(body)))
+        }
+        let status: Int, bytes: [UInt8]
+        do {
+            let resp = try await http.execute(req, timeout: .seconds(30))
+            status = Int(resp.status.code)
+            bytes = Array(buffer: try await resp.body.collect(upTo: 256 * 1024 * 1024))
+        } catch {
+            throw .noCoordinator(socket: socketPath, reason: "\(error)")
+        }
+        if (200..<300).contains(status) {
+            do { return try JSONDecoder().decode(R.self, from: Data(bytes)) } catch {
+                throw .badReply("\(error)")
+            }
+        }
+        if let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)) { throw .refused(e.error) }
+        throw .badReply("HTTP \(status): \(String(decoding: bytes.prefix(200), as: UTF8.self))")
+    }
+}

@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import TeamwireCore
+
+/// The node side of the control protocol: every request sealed between the node's WireGuard key
+/// and the pinned coordinator key, every reply opened with the same pair and checked to answer
+/// the request it belongs to.
+public final class NodeClient: Sendable {
+    public let coordinatorKey: PublicKey
+    public let endpoints: [Endpoint]
+    let privateKey: PrivateKey
+    let publicKey: PublicKey
+    let shared: SharedKey
+    let http: HTTPClient
+    /// Correction to the local clock learnt from a clock_skew refusal (robots often boot with
+    /// no real-time clock).
+    let clockOffset = Mutex<Int64>(0)
+    /// Index of the endpoint that last answered, tried first next time.
+    let preferred = Mutex<Int>(0)
+
+    public static let maxReplyBytes = 64 * 1024 * 1024
+
+    public init(coordinatorKey: PublicKey, endpoints: [Endpoint], privateKey: PrivateKey, http: HTTPClient = .shared) {
+        self.coordinatorKey = coordinatorKey
+        self.endpoints = endpoints
+        self.privateKey = privateKey
+        self.publicKey = privateKey.publicKey
+        self.shared = SharedKey(privateKey: privateKey, publicKey: coordinatorKey)
+        self.http = http
+    }
+
+    public convenience init(token: EnrollmentToken, privateKey: PrivateKey, http: HTTPClient = .shared) {
+        self.init(coordinatorKey: token.coordinatorKey, endpoints: token.endpoints, privateKey: privateKey, http: http)
+    }
+
+    public func enroll(token: EnrollmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil) async throws(ClientError) -> EnrollReply {
+        try await call(.enroll, EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort), EnrollReply.self, timeout: .seconds(30))
+    }
+
+    /// The team map since `revision`, waiting up to `wait` for a change.
+    public func map(since revision: UInt64, wait: Int = 0) async throws(ClientError) -> MapUpdate {
+        try await call(.map, MapRequest(since: revision, waitSeconds: wait), MapUpdate.self, timeout: .seconds(Int64(wait) + 15))
+    }
+
+    public func report(endpoints: [Endpoint], listenPort: UInt16?) async throws(ClientError) -> ReportReply {
+        try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: .seconds(15))
+    }
+
+    public func leave() async throws(ClientError) {
+        _ = try await call(.leave, Empty(), Empty.self, timeout: .seconds(15))
+    }
+
+    func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) + clockOffset.withLock { $0 } }
+
+    func call<B: Codable & Sendable, R: Codable & Sendable>(_ op: TeamwireCore.Operation, _ body: B, _ reply: R.Type, timeout: TimeAmount) async throws(ClientError) -> R {
+        do {
+            return try await attempt(op, body, reply, timeout: timeout)
+        } catch .refused(let e) where e.code == .clockSkew && e.serverTime != nil {
+            // The refusal was sealed by the coordinator, so its clock can be trusted: adopt it and retry once.
+            let local = Int64(Date().timeIntervalSince1970 * 1000)
+            clockOffset.withLock { $0 = e.serverTime! - local }
+            return try await attempt(op, body, reply, timeout: timeout)
+        }
+    }
+
+    func attempt<B: Codable & Sendable, R: Codable & Sendable>(_ op: TeamwireCore.Operation, _ body: B, _ reply: R.Type, timeout: TimeAmount) async throws(ClientError) -> R {
+        let sealed = ControlCodec.sealRequest(op, body, senderKey: publicKey, sharedKey: shared, nowMillis: now())
+        let (status, contentType, bytes) = try await post(op.path, sealed.bytes, timeout: timeout)
+        if contentType == Envelope.contentType {
+            let result: Result<R, APIError>
+            do { result = try ControlCodec.openReply(bytes, as: R.self, sharedKey: shared, requestNonce: sealed.nonce) } catch {
+                throw .badReply(error.message)
+            }
+            switch result {
+            case .success(let r): return r
+            case .failure(let e): throw .refused(e)
+            }
+        }
+        let plain = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes))
+        throw .unauthenticated(status: status, plain?.error)
+    }
+
+    /// POSTs to the first endpoint that answers, starting with the one that answered last.
+    func post(_ path: String, _ body: [UInt8], timeout: TimeAmount) async throws(ClientError) -> (Int, String?, [UInt8]) {
+        var errors: [String] = []
+        let start = preferred.withLock { $0 }
+        for i in 0..<endpoints.count {
+            let idx = (start + i) % endpoints.count
+            let e = endpoints[idx]
+            var req = HTTPClientRequest(url: "http://\(e)\(path)")
+            req.method = .POST
+            req.headers.add(name: "Content-Type", value: Envelope.contentType)
+            req.body = .bytes(ByteBuffer(bytes: body))
+            do {
+                let resp = try await http.execute(req, timeout: timeout)
+                let buf = try await resp.body.collect(upTo: Self.maxReplyBytes)
+                preferred.withLock { $0 = idx }
+                return (Int(resp.status.code), resp.headers.first(name: "Content-Type"), Array(buffer: buf))
+            } catch {
+                errors.append("\(e): \(error)")
+            }
+        }
+        throw .unreachable(errors.joined(separator: "; "))
+    }
+}
