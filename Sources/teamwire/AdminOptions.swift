@@ -1,0 +1,25 @@
+import ArgumentParser
+import CoordinatorClient
+import Coordinator
+
+/// Options every admin subcommand shares.
+struct AdminOptions: ParsableArguments {
+    static let defaultState = CoordinatorConfig.defaultStateDirectory
+
+    @Option(name: .long, help: ArgumentHelp("The coordinator's state directory (its admin socket lives there).", valueName: "dir"))
+    var state: String = AdminOptions.defaultState
+
+    var client: AdminClient { AdminClient(socketPath: CoordinatorConfig(stateDirectory: state, listenHost: "", listenPort: 0).adminSocketPath) }
+}
+
+/// A failure the CLI reports as one line on stderr with exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+    init(_ e: ClientError) { description = e.description }
+}
+
+/// Runs an admin call, turning client errors into one clear line.
+func admin<T>(_ body: () async throws(ClientError) -> T) async throws -> T {
+    do { return try await body() } catch { throw CLIError(error) }
+}

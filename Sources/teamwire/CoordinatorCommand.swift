@@ -1,0 +1,79 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Logging
+import ServiceLifecycle
+import TeamwireCore
+
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator.",
+        subcommands: [Serve.self]
+    )
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the control API and the admin socket until SIGTERM or SIGINT.",
+            discussion: """
+                The state directory holds the database (coordinator.db), the coordinator's private key
+                (coordinator.key, 0600, created on first start) and the admin socket (admin.sock, 0600).
+                The control API is plain HTTP: every request and reply is sealed with the node's and
+                the coordinator's keys, and tokens pin the coordinator's key.
+                """
+        )
+
+        @Option(help: ArgumentHelp("State directory.", valueName: "dir"))
+        var state: String = CoordinatorConfig.defaultStateDirectory
+
+        @Option(help: ArgumentHelp("Address and port of the control API.", valueName: "host:port"))
+        var listen: String
+
+        @Option(name: .customLong("public-endpoint"), help: ArgumentHelp("Where nodes reach the control API (written into tokens); repeatable. Defaults to --listen unless that is a wildcard address.", valueName: "host:port"))
+        var publicEndpoints: [String] = []
+
+        @Option(name: .customLong("wireguard-port"), help: "UDP port of the hub's WireGuard interfaces (announced to members).")
+        var wireguardPort: UInt16 = 51820
+
+        @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+        var logLevel: String = "info"
+
+        func validate() throws {
+            guard listenParts != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 0.0.0.0:7946 (got '\(listen)')") }
+            for e in publicEndpoints where Endpoint(e) == nil {
+                throw ValidationError("--public-endpoint must be HOST:PORT, e.g. coord.example:7946 (got '\(e)')")
+            }
+            if publicEndpoints.isEmpty, let (host, _) = listenParts, ["0.0.0.0", "::"].contains(host) {
+                throw ValidationError("--public-endpoint is required when listening on \(host): tokens must say where nodes reach the coordinator")
+            }
+            guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        }
+
+        var listenParts: (String, Int)? {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+            var host = String(listen[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { return nil }
+            return (host, port)
+        }
+
+        func run() async throws {
+            let level = Logger.Level(rawValue: logLevel)!
+            LoggingSystem.bootstrap { label in
+                var h = StreamLogHandler.standardError(label: label)
+                h.logLevel = level
+                return h
+            }
+            let logger = Logger(label: "teamwire.coordinator")
+            let (host, port) = listenParts!
+            let config = CoordinatorConfig(stateDirectory: state, listenHost: host, listenPort: port,
+                                           publicEndpoints: publicEndpoints.compactMap(Endpoint.init), wireguardPort: wireguardPort)
+            let server: CoordinatorServer
+            do { server = try CoordinatorServer(config: config, logger: logger) } catch {
+                throw CLIError("\(error)")
+            }
+            let group = ServiceGroup(services: try server.services(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await group.run()
+        }
+    }
+}
