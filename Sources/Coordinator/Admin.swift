@@ -99,6 +99,10 @@ extension Registry {
             return .failure(APIError(.invalidArgument, "expiry must be between 1 s and \(CreateTokenRequest.maxExpirySeconds / 86400) days"))
         }
         let role = req.role ?? .robot
+        let endpoints = tokenEndpoints
+        guard !endpoints.isEmpty else {
+            return .failure(APIError(.invalidArgument, "the coordinator has no public endpoint to put into tokens; restart it with --public-endpoint HOST:PORT"))
+        }
         let id = TokenID.random()
         let secret = Sodium.randomBytes(32)
         let now = clock()
@@ -110,7 +114,7 @@ extension Registry {
             return try TokenRow(row: try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id.description])!).info(team: team, now: now)
         }
         return result.map { info in
-            let token = EnrollmentToken(id: id, secret: secret, coordinatorKey: identity.publicKey, team: team, endpoints: identity.endpoints)
+            let token = EnrollmentToken(id: id, secret: secret, coordinatorKey: identity.publicKey, team: team, endpoints: endpoints)
             return CreatedToken(info: info, token: token.text)
         }
     }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import TeamwireCore
 #if canImport(Glibc)
 import Glibc
@@ -43,7 +44,7 @@ public final class CoordinatorServer: Sendable {
     public let config: CoordinatorConfig
     public let registry: Registry
     let logger: Logger
-    let lockFD: Int32
+    let lockFD: Mutex<Int32>
     private let ready = AsyncStream<Int>.makeStream()
 
     public init(config: CoordinatorConfig, logger: Logger) throws {
@@ -51,7 +52,7 @@ public final class CoordinatorServer: Sendable {
         self.logger = logger
         umask(0o077)
         try StateDirectory.prepare(config.stateDirectory)
-        lockFD = try StateDirectory.lock(config.lockPath)
+        lockFD = Mutex(try StateDirectory.lock(config.lockPath))
         let key = try StateDirectory.loadOrCreateKey(config.keyPath, logger: logger)
         let store = try Store(path: config.databasePath)
         var publicEndpoints = config.publicEndpoints
@@ -63,7 +64,15 @@ public final class CoordinatorServer: Sendable {
         registry = try Registry(store: store, identity: CoordinatorIdentity(privateKey: key, endpoints: publicEndpoints, hubEndpoints: hubEndpoints), logger: logger)
     }
 
-    deinit { close(lockFD) }
+    deinit { releaseLock() }
+
+    /// Lets another coordinator take this state directory (the server must have stopped).
+    public func releaseLock() {
+        lockFD.withLock { fd in
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
+    }
 
     /// The two HTTP services, to run in a ServiceGroup. The first value yielded by
     /// `boundPort` is the public API's port once it listens.

@@ -1,0 +1,200 @@
+import AsyncHTTPClient
+import Coordinator
+import CoordinatorClient
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TeamwireCore
+
+/// A real coordinator in this process: real SQLite file in a fresh temp directory, real HTTP on
+/// 127.0.0.1 (kernel-chosen port), real admin Unix socket.
+final class TestCoordinator: Sendable {
+    let dir: String
+    let server: CoordinatorServer
+    let group: ServiceGroup
+    let task: Task<Void, Error>
+    let port: Int
+
+    static func start(dir: String? = nil, logLevel: Logger.Level = .warning) async throws -> TestCoordinator {
+        let dir = dir ?? makeTempDir()
+        var logger = Logger(label: "test.coordinator")
+        logger.logLevel = logLevel
+        let server = try CoordinatorServer(config: CoordinatorConfig(stateDirectory: dir, listenHost: "127.0.0.1", listenPort: 0), logger: logger)
+        let group = ServiceGroup(configuration: .init(services: try server.services(), logger: logger))
+        let task = Task { try await group.run() }
+        let port = await server.boundPort()
+        // The admin socket binds concurrently with the public port: wait for it.
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: server.config.adminSocketPath) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return TestCoordinator(dir: dir, server: server, group: group, task: task, port: port)
+    }
+
+    private init(dir: String, server: CoordinatorServer, group: ServiceGroup, task: Task<Void, Error>, port: Int) {
+        self.dir = dir
+        self.server = server
+        self.group = group
+        self.task = task
+        self.port = port
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        server.releaseLock()
+    }
+
+    /// Stops this instance and starts a new one on the same state directory.
+    func restart() async throws -> TestCoordinator {
+        await stop()
+        return try await TestCoordinator.start(dir: dir)
+    }
+
+    var registry: Registry { server.registry }
+    var admin: AdminClient { AdminClient(socketPath: server.config.adminSocketPath, actor: "tester") }
+    var endpoint: Endpoint { Endpoint("127.0.0.1:\(port)")! }
+    var publicKey: PublicKey { registry.identity.publicKey }
+    var databasePath: String { server.config.databasePath }
+
+    @discardableResult
+    func createTeam(_ name: String, cidr: String? = nil, mode: PathMode? = nil) async throws -> TeamInfo {
+        try await admin.createTeam(CreateTeamRequest(name: name, prefix: cidr.flatMap(IPv4Prefix.init), mode: mode))
+    }
+
+    func token(_ team: String, uses: Int? = nil, reusable: Bool = false, expires: Int64? = nil, role: Role? = nil) async throws -> EnrollmentToken {
+        let created = try await admin.createToken(team: team, CreateTokenRequest(uses: uses, reusable: reusable ? true : nil, expiresInSeconds: expires, role: role))
+        return try EnrollmentToken(parsing: created.token)
+    }
+
+    /// A node holding only a token and a fresh WireGuard key.
+    func node(_ token: EnrollmentToken, key: PrivateKey = .generate()) -> NodeClient {
+        NodeClient(token: token, privateKey: key)
+    }
+
+    func enroll(_ token: EnrollmentToken, name: String, key: PrivateKey = .generate()) async throws -> (NodeClient, EnrollReply) {
+        let n = node(token, key: key)
+        return (n, try await n.enroll(token: token, name: name, endpoints: [Endpoint("192.0.2.10:51820")!], listenPort: 51820))
+    }
+
+    /// POSTs raw bytes to the public API: for hostile-input tests.
+    func postRaw(_ path: String, _ body: [UInt8], contentType: String = Envelope.contentType) async throws -> (status: Int, body: [UInt8]) {
+        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        req.method = .POST
+        req.headers.add(name: "Content-Type", value: contentType)
+        req.body = .bytes(ByteBuffer(bytes: body))
+        let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
+        return (Int(resp.status.code), Array(buffer: try await resp.body.collect(upTo: 64 * 1024 * 1024)))
+    }
+}
+
+func makeTempDir() -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("teamwire-test-\(UUID().uuidString.prefix(8))").path
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The built `teamwire` executable, beside the test bundle (or $TEAMWIRE_BIN).
+func teamwireBinary() -> String {
+    if let p = ProcessInfo.processInfo.environment["TEAMWIRE_BIN"] { return p }
+    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [bundleDir, bundleDir.deletingLastPathComponent()] {
+        let p = candidate.appendingPathComponent("teamwire").path
+        if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    return bundleDir.appendingPathComponent("teamwire").path
+}
+
+/// Runs the real CLI and returns exit status, stdout and stderr.
+@discardableResult
+func runCLI(_ args: [String], timeout: Duration = .seconds(30)) async throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: teamwireBinary())
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    async let o = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
+    async let e = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+    let (od, ed) = await (o, e)
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+}
+
+/// A `teamwire coordinator serve` child process.
+final class CoordinatorProcess: @unchecked Sendable {
+    let process = Process()
+    let dir: String
+    let port: Int
+    let stderrPath: String
+
+    init(dir: String, port: Int) throws {
+        self.dir = dir
+        self.port = port
+        stderrPath = dir + ".stderr"
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: teamwireBinary())
+        process.arguments = ["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits until both the control port and the admin socket answer.
+    func waitReady() async throws {
+        let admin = AdminClient(socketPath: dir + "/admin.sock")
+        for _ in 0..<300 {
+            if (try? await admin.info()) != nil { return }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw CoordinatorError("coordinator process did not become ready: \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// A free TCP port on loopback (bound then released; only for child processes that need a fixed port).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// The coordinator's error code for a call expected to fail, or nil if it succeeded.
+/// (Also sidesteps a Swift 6.3 compiler crash on `catch let e as ClientError` around typed throws.)
+func refusal<T>(_ body: () async throws(ClientError) -> T) async -> ErrorCode? {
+    do {
+        _ = try await body()
+        return nil
+    } catch {
+        return error.code ?? ErrorCode("client:\(error)")
+    }
+}
+
+func refusalError<T>(_ body: () async throws(ClientError) -> T) async -> ClientError? {
+    do {
+        _ = try await body()
+        return nil
+    } catch {
+        return error
+    }
+}
