@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import TeamwireCore
 
 /// A real coordinator in this process: real SQLite file in a fresh temp directory, real HTTP on
@@ -197,4 +198,15 @@ func refusalError<T>(_ body: () async throws(ClientError) -> T) async -> ClientE
     } catch {
         return error
     }
+}
+
+/// A lock-protected value that closures can share (Mutex itself cannot be captured).
+final class Locked<T: Sendable>: Sendable {
+    private let m: Mutex<T>
+    init(_ v: T) { m = Mutex(v) }
+    var value: T {
+        get { m.withLock { $0 } }
+        set { m.withLock { $0 = newValue } }
+    }
+    func mutate<R>(_ body: (inout T) -> R) -> R { m.withLock { body(&$0) } }
 }
