@@ -210,3 +210,11 @@ final class Locked<T: Sendable>: Sendable {
     }
     func mutate<R>(_ body: (inout T) -> R) -> R { m.withLock { body(&$0) } }
 }
+
+func refusalResult<T>(_ body: () async throws(ClientError) -> T) async -> (T?, ClientError?) {
+    do {
+        return (try await body(), nil)
+    } catch {
+        return (nil, error)
+    }
+}
