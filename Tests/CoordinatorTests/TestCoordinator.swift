@@ -17,11 +17,11 @@ final class TestCoordinator: Sendable {
     let task: Task<Void, Error>
     let port: Int
 
-    static func start(dir: String? = nil, logLevel: Logger.Level = .warning) async throws -> TestCoordinator {
+    static func start(dir: String? = nil, port: Int = 0, logLevel: Logger.Level = .warning) async throws -> TestCoordinator {
         let dir = dir ?? makeTempDir()
         var logger = Logger(label: "test.coordinator")
         logger.logLevel = logLevel
-        let server = try CoordinatorServer(config: CoordinatorConfig(stateDirectory: dir, listenHost: "127.0.0.1", listenPort: 0), logger: logger)
+        let server = try CoordinatorServer(config: CoordinatorConfig(stateDirectory: dir, listenHost: "127.0.0.1", listenPort: port), logger: logger)
         let group = ServiceGroup(configuration: .init(services: try server.services(), logger: logger))
         let task = Task { try await group.run() }
         let port = await server.boundPort()
@@ -46,10 +46,10 @@ final class TestCoordinator: Sendable {
         server.releaseLock()
     }
 
-    /// Stops this instance and starts a new one on the same state directory.
+    /// Stops this instance and starts a new one on the same state directory and port.
     func restart() async throws -> TestCoordinator {
         await stop()
-        return try await TestCoordinator.start(dir: dir)
+        return try await TestCoordinator.start(dir: dir, port: port)
     }
 
     var registry: Registry { server.registry }
@@ -146,7 +146,7 @@ final class CoordinatorProcess: @unchecked Sendable {
     func waitReady() async throws {
         let admin = AdminClient(socketPath: dir + "/admin.sock")
         for _ in 0..<300 {
-            if (try? await admin.info()) != nil { return }
+            if (try? await admin.info()) != nil, (try? await HTTPClient.shared.get(url: "http://127.0.0.1:\(port)/v1/info").get())?.status == .ok { return }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
