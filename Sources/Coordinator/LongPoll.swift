@@ -41,7 +41,9 @@ extension Registry {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                         let parked = self.state.withLock { s -> Bool in
-                            guard let t = s.teams[tid], t.map.revision == since else { return false }
+                            // Cancellation sets the flag before running onCancel: checking it under
+                            // the lock means a waiter cancelled before it parks never parks.
+                            guard !Task.isCancelled, let t = s.teams[tid], t.map.revision == since else { return false }
                             s.teams[tid]!.waiters[id] = c
                             return true
                         }
