@@ -59,6 +59,11 @@ extension Registry {
         }
     }
 
+    /// A team's current revision and when the change that made it was committed.
+    public func lastChange(team: String) -> (revision: UInt64, at: ContinuousClock.Instant)? {
+        state.withLock { s in s.teamByName[team].flatMap { s.teams[$0] }.map { ($0.map.revision, $0.lastChangeAt) } }
+    }
+
     /// Number of parked long polls (for the benchmark and tests).
     public var waitingPolls: Int { state.withLock { $0.teams.values.reduce(0) { $0 + $1.waiters.count } } }
 }

@@ -14,6 +14,8 @@ struct TeamRuntime {
     /// Encoded MapUpdate by the `since` it answers, valid for the current revision only: a change
     /// is encoded once however many members wait for it.
     var encoded: [UInt64: [UInt8]] = [:]
+    /// When the last change was committed and applied (for wake-latency metrics).
+    var lastChangeAt: ContinuousClock.Instant = .now
 
     mutating func load(_ n: NodeRow) {
         map.load(.init(member: n.member, createdRevision: n.createdRevision, updatedRevision: n.updatedRevision))
@@ -25,6 +27,7 @@ struct TeamRuntime {
 
     /// Called after each committed change: drop the stale cache and wake every waiter.
     mutating func changed() -> [CheckedContinuation<Void, Never>] {
+        lastChangeAt = .now
         encoded.removeAll(keepingCapacity: true)
         let w = Array(waiters.values)
         waiters.removeAll(keepingCapacity: true)
