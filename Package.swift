@@ -61,9 +61,11 @@ let package = Package(
         .executableTarget(
             name: "teamwire-bench",
             dependencies: [
-                "TeamwireCore", "Coordinator", "CoordinatorClient",
+                "TeamwireCore", "CoordinatorClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "TeamwireCoreTests", dependencies: ["TeamwireCore"]),

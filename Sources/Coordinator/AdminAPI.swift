@@ -11,7 +11,7 @@ import TeamwireCore
 ///   GET    /v1/nodes[?team=T]              DELETE /v1/teams/:team/nodes/:name
 ///   PUT    /v1/teams/:team/ros-master
 ///   GET    /v1/audit[?team=T&limit=N]
-///   GET    /v1/info
+///   GET    /v1/info                        GET /v1/stats
 enum AdminAPI {
     static let maxBody = 64 * 1024
 
@@ -20,6 +20,7 @@ enum AdminAPI {
         router.get("/v1/info") { _, _ in
             jsonResponse(CoordinatorInfo(publicKey: registry.identity.publicKey, endpoints: registry.tokenEndpoints, version: TeamwireVersion.string))
         }
+        router.get("/v1/stats") { _, _ in jsonResponse(registry.stats) }
         router.get("/v1/teams") { _, _ in jsonResponse(registry.listTeams()) }
         router.post("/v1/teams") { req, _ in
             await respond(req, CreateTeamRequest.self) { body in await registry.createTeam(body, actor: actor(req)) }

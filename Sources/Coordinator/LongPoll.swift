@@ -64,6 +64,12 @@ extension Registry {
         state.withLock { s in s.teamByName[team].flatMap { s.teams[$0] }.map { ($0.map.revision, $0.lastChangeAt) } }
     }
 
+    public var stats: CoordinatorStats {
+        state.withLock { s in
+            CoordinatorStats(teams: s.teams.count, members: s.teamOfKey.count, waitingPolls: s.teams.values.reduce(0) { $0 + $1.waiters.count })
+        }
+    }
+
     /// Number of parked long polls (for the benchmark and tests).
     public var waitingPolls: Int { state.withLock { $0.teams.values.reduce(0) { $0 + $1.waiters.count } } }
 }

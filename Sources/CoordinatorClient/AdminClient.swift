@@ -17,6 +17,7 @@ public struct AdminClient: Sendable {
     }
 
     public func info() async throws(ClientError) -> CoordinatorInfo { try await send(.GET, "/v1/info") }
+    public func stats() async throws(ClientError) -> CoordinatorStats { try await send(.GET, "/v1/stats") }
     public func createTeam(_ r: CreateTeamRequest) async throws(ClientError) -> TeamInfo { try await send(.POST, "/v1/teams", body: r) }
     public func listTeams() async throws(ClientError) -> [TeamInfo] { try await send(.GET, "/v1/teams") }
     public func createToken(team: String, _ r: CreateTokenRequest) async throws(ClientError) -> CreatedToken {

@@ -164,6 +164,20 @@ public struct CoordinatorInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// Live counters of a running coordinator (`GET /v1/stats` on the admin socket).
+public struct CoordinatorStats: Codable, Sendable, Equatable {
+    public var teams: Int
+    public var members: Int
+    /// Long polls parked waiting for a change.
+    public var waitingPolls: Int
+
+    public init(teams: Int, members: Int, waitingPolls: Int) {
+        self.teams = teams
+        self.members = members
+        self.waitingPolls = waitingPolls
+    }
+}
+
 /// A plain (unsealed) error body: `{"error": {"code": ..., "message": ...}}`.
 public struct ErrorBody: Codable, Sendable, Equatable {
     public var error: APIError
