@@ -85,7 +85,7 @@ public final class CoordinatorServer: Sendable {
         let configuredEndpoints = registry.tokenEndpoints
         let publicApp = Application(
             router: PublicAPI.router(registry),
-            configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "teamwire"),
+            configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "teamwire", backlog: 4096),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 if configuredEndpoints.isEmpty, let e = Endpoint("\(listenHost):\(port)") {

@@ -10,7 +10,10 @@ public enum Envelope {
     public static let contentType = "application/x-teamwire-sealed"
     static let magic: [UInt8] = [0x54, 0x57]
     public static let version: UInt8 = 1
+    /// Largest request the coordinator reads.
     public static let maxSize = 64 * 1024
+    /// Largest reply a node reads: a full map of a large team is megabytes.
+    public static let maxReplySize = 64 * 1024 * 1024
 
     public enum Kind: UInt8, Sendable { case request = 1, reply = 2 }
 
@@ -34,7 +37,8 @@ public enum Envelope {
     }
 
     private static func header(_ bytes: [UInt8], kind: Kind, minimum: Int) throws(APIError) {
-        guard bytes.count <= maxSize else { throw APIError(.bodyTooLarge, "sealed message is larger than \(maxSize) bytes") }
+        let limit = kind == .request ? maxSize : maxReplySize
+        guard bytes.count <= limit else { throw APIError(.bodyTooLarge, "sealed message is larger than \(limit) bytes") }
         guard bytes.count >= 4, bytes[0] == magic[0], bytes[1] == magic[1] else {
             throw APIError(.badEnvelope, "body is not a teamwire sealed message (bad magic)")
         }
