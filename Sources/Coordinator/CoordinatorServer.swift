@@ -105,13 +105,24 @@ public final class CoordinatorServer: Sendable {
                 logger.info("admin socket ready", metadata: ["path": "\(socketPath)"])
             },
             logger: logger)
-        return [publicApp, adminApp]
+        // Last in the list, so it is the first told to shut down: parked polls are answered
+        // before the HTTP servers wait for their open requests.
+        return [publicApp, adminApp, PollDrain(registry: registry)]
     }
 
     /// Waits until the public API listens and returns its port.
     public func boundPort() async -> Int {
         for await p in ready.stream { return p }
         return 0
+    }
+}
+
+/// Waits for graceful shutdown, then answers every parked long poll.
+struct PollDrain: Service {
+    let registry: Registry
+    func run() async throws {
+        try? await gracefulShutdown()
+        registry.drainPolls()
     }
 }
 

@@ -13,7 +13,7 @@ extension Registry {
         case .failure(let e): return .failure(e)
         case .success(let t): tid = t
         }
-        if req.waitSeconds > 0, state.withLock({ $0.teams[tid]?.map.revision == req.since }) {
+        if req.waitSeconds > 0, state.withLock({ !$0.draining && $0.teams[tid]?.map.revision == req.since }) {
             await waitForChange(team: tid, since: req.since, timeout: .seconds(req.waitSeconds))
         }
         return state.withLock { s -> Result<[UInt8], APIError> in
@@ -43,7 +43,7 @@ extension Registry {
                         let parked = self.state.withLock { s -> Bool in
                             // Cancellation sets the flag before running onCancel: checking it under
                             // the lock means a waiter cancelled before it parks never parks.
-                            guard !Task.isCancelled, let t = s.teams[tid], t.map.revision == since else { return false }
+                            guard !Task.isCancelled, !s.draining, let t = s.teams[tid], t.map.revision == since else { return false }
                             s.teams[tid]!.waiters[id] = c
                             return true
                         }
@@ -57,6 +57,22 @@ extension Registry {
             await group.next()
             group.cancelAll()
         }
+    }
+
+    /// Answers every parked poll now (with whatever changed, often nothing) and parks no more:
+    /// called on graceful shutdown before the HTTP servers stop.
+    public func drainPolls() {
+        let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.draining = true
+            var all: [CheckedContinuation<Void, Never>] = []
+            for id in s.teams.keys {
+                all.append(contentsOf: s.teams[id]!.waiters.values)
+                s.teams[id]!.waiters.removeAll()
+            }
+            return all
+        }
+        if !woken.isEmpty { logger.info("answering parked polls before shutdown", metadata: ["polls": "\(woken.count)"]) }
+        for c in woken { c.resume() }
     }
 
     /// A team's current revision and when the change that made it was committed.

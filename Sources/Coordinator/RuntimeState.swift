@@ -47,6 +47,9 @@ struct RuntimeState {
     var replay = ReplayWindow()
     var sharedKeys: [PublicKey: SharedKey] = [:]
     var nextWaiter = 0
+    /// Set on graceful shutdown: parked polls are answered and no new poll parks, so a SIGTERM
+    /// never waits out a long poll.
+    var draining = false
 
     /// Mutates one team in place (no copy of its member tables).
     mutating func withTeam<R>(_ id: Int64, _ body: (inout TeamRuntime) -> R) -> R {

@@ -67,6 +67,21 @@ extension IntegrationTests {
             #expect(ContinuousClock.now - t0 >= .milliseconds(900))
         }
 
+        @Test func gracefulShutdownAnswersParkedPolls() async throws {
+            let tc = try await TestCoordinator.start()
+            try await tc.createTeam("iris")
+            let (a, ra) = try await tc.enroll(try await tc.token("iris"), name: "a")
+            let poll = Task { try await a.map(since: ra.map.revision, wait: 100) }
+            for _ in 0..<500 where tc.registry.waitingPolls == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(tc.registry.waitingPolls == 1)
+            let t0 = ContinuousClock.now
+            await tc.stop()
+            // Without the drain, stop() would wait the poll's 100 s out.
+            #expect(ContinuousClock.now - t0 < .seconds(10))
+            let answer = try await poll.value
+            #expect(answer.isEmptyDelta && answer.revision == ra.map.revision)
+        }
+
         @Test func removalReachesAWaitingPoller() async throws {
             let tc = try await TestCoordinator.start()
             defer { Task { await tc.stop() } }
