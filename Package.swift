@@ -27,6 +27,13 @@ let package = Package(
         // Pure core: value types and protocol logic, no I/O.
         .target(name: "TeamwireCore", dependencies: ["CSodium"]),
 
+        // WireGuard devices: kernel (generic netlink through libmnl) or wireguard-go (UAPI),
+        // plus links, addresses and routes over rtnetlink.
+        .target(
+            name: "WireGuardControl",
+            dependencies: ["TeamwireCore", "CMnl", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // The coordinator: SQLite store, team state, public and admin HTTP APIs.
         .target(
             name: "Coordinator",
@@ -81,6 +88,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
     ],
     swiftLanguageModes: [.v6]
