@@ -17,6 +17,7 @@ enum AdminAPI {
 
     static func router(_ registry: Registry) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
         router.get("/v1/info") { _, _ in
             jsonResponse(CoordinatorInfo(publicKey: registry.identity.publicKey, endpoints: registry.tokenEndpoints, version: TeamwireVersion.string))
         }

@@ -21,9 +21,12 @@ extension Registry {
                 return .failure(APIError(.nodeRemoved, "this node was removed from its team"))
             }
             return .success(s.withTeam(tid) { t in
-                if let cached = t.encoded[req.since] { return cached }
-                let bytes = t.encodedUpdate(since: req.since)
-                t.encoded[req.since] = bytes
+                // A revision the history cannot answer (ahead of the team, or before its floor)
+                // gets the full map, like 0: cache it under 0, so made-up revisions cannot grow the cache.
+                let since = req.since > t.map.revision || req.since < t.map.floor ? 0 : req.since
+                if let cached = t.encoded[since] { return cached }
+                let bytes = t.encodedUpdate(since: since)
+                t.encoded[since] = bytes
                 return bytes
             })
         }

@@ -24,6 +24,7 @@ public struct CoordinatorRequestContext: RequestContext, RemoteAddressRequestCon
 enum PublicAPI {
     static func router(_ registry: Registry) -> Router<CoordinatorRequestContext> {
         let router = Router(context: CoordinatorRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
         router.get("/v1/info") { _, _ in
             jsonResponse(CoordinatorInfo(publicKey: registry.identity.publicKey, endpoints: registry.tokenEndpoints, version: TeamwireVersion.string))
         }
@@ -114,6 +115,22 @@ func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -
 
 func errorResponse(_ e: APIError) -> Response {
     jsonResponse(ErrorBody(e), status: httpStatus(e.code))
+}
+
+/// Answers what the router itself refuses (an unknown path, or a method the path does not take)
+/// with the same JSON error body as every other refusal, instead of an empty 404.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as HTTPError {
+            let what = "\(request.method) \(request.uri.path.prefix(200))"
+            let error = e.status == .notFound
+                ? APIError(.notFound, "no endpoint \(what)")
+                : APIError(.badRequest, "\(what): \(e.body ?? e.status.reasonPhrase)")
+            return jsonResponse(ErrorBody(error), status: e.status)
+        }
+    }
 }
 
 func httpStatus(_ code: ErrorCode) -> HTTPResponse.Status {

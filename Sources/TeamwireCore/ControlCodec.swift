@@ -77,7 +77,11 @@ public enum ControlCodec {
         _ bytes: [UInt8], expecting op: Operation, sharedKey: (PublicKey) -> SharedKey
     ) throws(APIError) -> OpenedRequest {
         let env = try Envelope.decodeRequest(bytes)
-        guard let plain = sharedKey(env.senderKey).open(nonce: env.nonce, box: env.box) else {
+        let shared = sharedKey(env.senderKey)
+        guard shared.isValid else {
+            throw APIError(.badEnvelope, "the sender key is not a valid Curve25519 public key (a low-order point)")
+        }
+        guard let plain = shared.open(nonce: env.nonce, box: env.box) else {
             throw APIError(.cannotOpen, "the request could not be opened with the coordinator's key (sealed to another key, or altered)")
         }
         let head: SealedRequestHead

@@ -33,6 +33,18 @@ public struct SealedReply<Body: Codable & Sendable>: Codable, Sendable {
 
 public struct Empty: Codable, Sendable, Equatable {
     public init() {}
+
+    /// Requires an object: the synthesized decoder reads nothing, so it took `null`, `5` or `"x"` for an empty body.
+    public init(from decoder: Decoder) throws {
+        _ = try decoder.container(keyedBy: NoKeys.self)
+    }
+
+    private struct NoKeys: CodingKey {
+        var stringValue: String { "" }
+        var intValue: Int? { nil }
+        init?(stringValue: String) { nil }
+        init?(intValue: Int) { nil }
+    }
 }
 
 public struct EnrollRequest: Codable, Sendable, Equatable {

@@ -6,6 +6,10 @@ import CSodium
 /// holds that WireGuard private key.
 public struct SharedKey: Sendable {
     private let k: [UInt8]
+    /// False when the public key is a low-order point: no secret can be derived from it (the key
+    /// would be all zeros, known to everyone), so nothing sealed with it proves anything and
+    /// `open` refuses every box.
+    public let isValid: Bool
 
     public static let nonceLength = 24
     public static let macLength = 16
@@ -13,7 +17,7 @@ public struct SharedKey: Sendable {
     public init(privateKey: PrivateKey, publicKey: PublicKey) {
         Sodium.ready()
         var k = [UInt8](repeating: 0, count: 32)
-        _ = k.withUnsafeMutableBufferPointer { kp in
+        let rc = k.withUnsafeMutableBufferPointer { kp in
             privateKey.bytes.withUnsafeBufferPointer { sp in
                 publicKey.rawValue.withUnsafeBufferPointer { pp in
                     crypto_box_beforenm(kp.baseAddress!, pp.baseAddress!, sp.baseAddress!)
@@ -21,6 +25,7 @@ public struct SharedKey: Sendable {
             }
         }
         self.k = k
+        self.isValid = rc == 0
     }
 
     /// Encrypts and authenticates; returns the random nonce and the box (MAC + ciphertext).
@@ -41,7 +46,7 @@ public struct SharedKey: Sendable {
 
     /// Nil when the box was not made with this key and nonce, or was altered.
     public func open(nonce: [UInt8], box: [UInt8]) -> [UInt8]? {
-        guard nonce.count == Self.nonceLength, box.count >= Self.macLength else { return nil }
+        guard isValid, nonce.count == Self.nonceLength, box.count >= Self.macLength else { return nil }
         var plain = [UInt8](repeating: 0, count: box.count - Self.macLength)
         let rc = plain.withUnsafeMutableBufferPointer { m in
             box.withUnsafeBufferPointer { b in

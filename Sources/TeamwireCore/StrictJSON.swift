@@ -18,6 +18,10 @@ public enum StrictJSON {
         guard depth(tree) <= maxDepth else { throw APIError(.badRequest, "JSON is nested too deeply") }
         do {
             value = try JSONDecoder().decode(T.self, from: data)
+        } catch DecodingError.dataCorrupted(let c) where c.codingPath.isEmpty && c.debugDescription == "The given data was not valid JSON." {
+            // The JSON parsed above: this is how Foundation on Linux reports a number its field
+            // cannot hold (1.5 or 1e30 for an integer, -1 for an unsigned one), without a path.
+            throw APIError(.badRequest, "body does not match the expected shape: a number does not fit its field (fractional, negative or too large)")
         } catch {
             throw APIError(.badRequest, "body does not match the expected shape: \(describe(error))")
         }

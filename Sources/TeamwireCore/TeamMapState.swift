@@ -127,11 +127,18 @@ public struct TeamMapState: Sendable {
         }
         if log.count - lo > entries.count { return full() }
         var added: [Member] = [], updated: [Member] = [], removed: [PublicKey] = []
+        // Keys the node had at `since` and that were removed after it. Not only the last removal
+        // counts: a member removed, re-enrolled with the same key and removed again has a last
+        // removal whose creation is after `since`, yet the node still holds the first incarnation.
+        var removedSinceHeld = Set<PublicKey>()
+        for c in log[lo...] {
+            if let created = c.removedCreatedRevision, created <= since { removedSinceHeld.insert(c.key) }
+        }
         var seen = Set<PublicKey>()
         for c in log[lo...].reversed() where seen.insert(c.key).inserted {
             if let e = entries[c.key] {
                 if e.createdRevision > since { added.append(e.member) } else { updated.append(e.member) }
-            } else if let created = c.removedCreatedRevision, created <= since {
+            } else if c.removedCreatedRevision != nil, removedSinceHeld.contains(c.key) {
                 removed.append(c.key)
             } else if c.removedCreatedRevision == nil {
                 // Loaded history: a key no longer present whose removal we know nothing else about.
