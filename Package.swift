@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "teamwire-bench",
             dependencies: [
-                "TeamwireCore", "CoordinatorClient",
+                "TeamwireCore", "CoordinatorClient", "WireGuardControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

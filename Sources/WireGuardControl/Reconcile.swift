@@ -6,15 +6,20 @@ import TeamwireCore
 /// already has yields an empty update: zero writes.
 public enum Reconcile {
     public static func update(from current: DeviceState, to desired: DeviceConfiguration) -> DeviceUpdate {
+        var existing: [PublicKey: PeerState] = [:]
+        existing.reserveCapacity(current.peers.count)
+        for p in current.peers { existing[p.publicKey] = p }
+        return update(from: current, peers: existing, to: desired)
+    }
+
+    /// The same, with the current peers already indexed by key (`current.peers` is ignored).
+    public static func update(from current: DeviceState, peers existing: [PublicKey: PeerState], to desired: DeviceConfiguration) -> DeviceUpdate {
         var u = DeviceUpdate()
         let want = desired.interface
         if let k = want.privateKey, !(current.privateKey.map { $0.constantTimeEquals(k) } ?? false) { u.privateKey = k }
         if let p = want.listenPort, p != current.listenPort { u.listenPort = p }
         if let m = want.fwmark, m != current.fwmark { u.fwmark = m }
 
-        var existing: [PublicKey: PeerState] = [:]
-        existing.reserveCapacity(current.peers.count)
-        for p in current.peers { existing[p.publicKey] = p }
         var wanted = Set<PublicKey>()
         wanted.reserveCapacity(desired.peers.count)
         for peer in desired.peers {
@@ -26,7 +31,7 @@ public enum Reconcile {
             }
         }
         // Removals in key order so the same inputs always give the same update.
-        for p in current.peers.map(\.publicKey).sorted() where !wanted.contains(p) {
+        for p in existing.keys.sorted() where !wanted.contains(p) {
             u.peers.append(.removing(p))
         }
         return u
@@ -41,7 +46,7 @@ public enum Reconcile {
         if let e = want.endpoint, e != have.endpoint { c.endpoint = e; changed = true }
         let ka = want.persistentKeepalive ?? 0
         if ka != have.persistentKeepalive { c.persistentKeepalive = ka; changed = true }
-        if Set(want.allowedIPs) != Set(have.allowedIPs) {
+        if want.allowedIPs != have.allowedIPs, Set(want.allowedIPs) != Set(have.allowedIPs) {
             c.replaceAllowedIPs = true
             c.allowedIPs = want.allowedIPs
             changed = true

@@ -38,68 +38,82 @@ public enum UAPI {
     /// Parses a `get=1` reply into the device state. Throws `.refused` for a non-zero errno and
     /// `.malformedReply` for anything it does not understand.
     public static func parseGet(_ reply: String, interface: String) throws -> DeviceState {
+        try parseGet(Array(reply.utf8), interface: interface)
+    }
+
+    /// Works on bytes: a 10,000-peer reply is 100,000 lines, and keys are decoded straight from
+    /// hex without building intermediate strings.
+    public static func parseGet(_ reply: [UInt8], interface: String) throws -> DeviceState {
         var dev = DeviceState(name: interface)
         var peer: PeerState?
         var errno: Int32?
-        func finishPeer() { if let p = peer { dev.peers.append(p); peer = nil } }
-        for raw in reply.split(separator: "\n", omittingEmptySubsequences: true) {
-            guard let eq = raw.firstIndex(of: "=") else { throw WireGuardError.malformedReply("line without '=': \(raw.prefix(80))") }
-            let key = raw[..<eq], value = String(raw[raw.index(after: eq)...])
-            func bad() -> WireGuardError { .malformedReply("bad value for \(key): \(value.prefix(80))") }
+        var start = 0
+        let n = reply.count
+        while start < n {
+            var end = start
+            while end < n, reply[end] != 10 { end += 1 }
+            defer { start = end + 1 }
+            if end == start { continue }
+            let line = reply[start..<end]
+            guard let eq = line.firstIndex(of: 61) else {  // '='
+                throw WireGuardError.malformedReply("line without '=': \(String(decoding: line.prefix(80), as: UTF8.self))")
+            }
+            let key = String(decoding: line[..<eq], as: UTF8.self)
+            let value = line[(eq + 1)...]
+            func bad() -> WireGuardError { .malformedReply("bad value for \(key): \(String(decoding: value.prefix(80), as: UTF8.self))") }
+            func key32() throws -> [UInt8] {
+                guard let b = hex32(value) else { throw bad() }
+                return b
+            }
+            func number<T: FixedWidthInteger>(_: T.Type) throws -> T {
+                guard !value.isEmpty, value.count <= 20 else { throw bad() }
+                var v: T = 0
+                var negative = false
+                for (i, c) in value.enumerated() {
+                    if i == 0, c == 45, T.isSigned, value.count > 1 { negative = true; continue }  // '-'
+                    guard c >= 48, c <= 57 else { throw bad() }
+                    let (m, o1) = v.multipliedReportingOverflow(by: 10)
+                    let (a, o2) = m.addingReportingOverflow(T(c - 48))
+                    guard !o1, !o2 else { throw bad() }
+                    v = a
+                }
+                return negative ? 0 - v : v
+            }
             switch key {
-            case "errno":
-                guard let e = Int32(value) else { throw bad() }
-                errno = e
+            case "errno": errno = try number(Int32.self)
             case "private_key":
-                guard let k = try? PrivateKey(hexKey: value) else { throw bad() }
-                dev.privateKey = k.rawValue.allSatisfy { $0 == 0 } ? nil : k
-            case "listen_port":
-                guard let p = UInt16(value) else { throw bad() }
-                dev.listenPort = p
-            case "fwmark":
-                guard let m = UInt32(value) else { throw bad() }
-                dev.fwmark = m
+                let b = try key32()
+                dev.privateKey = b.allSatisfy { $0 == 0 } ? nil : try PrivateKey(rawValue: b)
+            case "listen_port": dev.listenPort = try number(UInt16.self)
+            case "fwmark": dev.fwmark = try number(UInt32.self)
             case "public_key":
-                finishPeer()
-                guard let k = try? PublicKey(hexKey: value) else { throw bad() }
-                peer = PeerState(publicKey: k)
+                if let p = peer { dev.peers.append(p) }
+                peer = PeerState(publicKey: try PublicKey(rawValue: try key32()))
             default:
                 guard peer != nil else { throw WireGuardError.malformedReply("peer field \(key) before any public_key") }
                 switch key {
-                case "preshared_key":
-                    guard let b = Hex.decode(value), let k = PresharedKey(rawValue: b) else { throw bad() }
-                    peer!.presharedKey = k
+                case "preshared_key": peer!.presharedKey = PresharedKey(rawValue: try key32())!
                 case "endpoint":
-                    guard let e = Endpoint(value) else { throw bad() }
+                    guard let e = Endpoint(String(decoding: value, as: UTF8.self)) else { throw bad() }
                     peer!.endpoint = e
                 case "allowed_ip":
-                    guard let a = IPAddressRange(value) else { throw bad() }
+                    guard let a = IPAddressRange(String(decoding: value, as: UTF8.self)) else { throw bad() }
                     peer!.allowedIPs.append(a)
-                case "persistent_keepalive_interval":
-                    guard let k = UInt16(value) else { throw bad() }
-                    peer!.persistentKeepalive = k
+                case "persistent_keepalive_interval": peer!.persistentKeepalive = try number(UInt16.self)
                 case "last_handshake_time_sec":
-                    guard let v = Int64(value) else { throw bad() }
-                    peer!.lastHandshake = .init(seconds: v, nanoseconds: peer!.lastHandshake?.nanoseconds ?? 0)
+                    peer!.lastHandshake = .init(seconds: try number(Int64.self), nanoseconds: peer!.lastHandshake?.nanoseconds ?? 0)
                 case "last_handshake_time_nsec":
-                    guard let v = Int64(value) else { throw bad() }
-                    peer!.lastHandshake = .init(seconds: peer!.lastHandshake?.seconds ?? 0, nanoseconds: v)
-                case "rx_bytes":
-                    guard let v = UInt64(value) else { throw bad() }
-                    peer!.rxBytes = v
-                case "tx_bytes":
-                    guard let v = UInt64(value) else { throw bad() }
-                    peer!.txBytes = v
-                case "protocol_version":
-                    guard let v = UInt32(value) else { throw bad() }
-                    peer!.protocolVersion = v
+                    peer!.lastHandshake = .init(seconds: peer!.lastHandshake?.seconds ?? 0, nanoseconds: try number(Int64.self))
+                case "rx_bytes": peer!.rxBytes = try number(UInt64.self)
+                case "tx_bytes": peer!.txBytes = try number(UInt64.self)
+                case "protocol_version": peer!.protocolVersion = try number(UInt32.self)
                 default:
                     // Newer wireguard-go versions may add fields: ignore them rather than fail.
                     break
                 }
             }
         }
-        finishPeer()
+        if let p = peer { dev.peers.append(p) }
         guard let e = errno else { throw WireGuardError.malformedReply("reply has no errno line (truncated?)") }
         guard e == 0 else { throw WireGuardError.refused(operation: "get", errno: e) }
         // 0.0 means "never": both backends report it that way.
@@ -107,6 +121,27 @@ public enum UAPI {
             dev.peers[i].lastHandshake = nil
         }
         return dev
+    }
+
+    /// 64 hex digits to 32 bytes; nil for anything else.
+    static func hex32(_ s: ArraySlice<UInt8>) -> [UInt8]? {
+        guard s.count == 64 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            case 65...70: c - 55
+            default: nil
+            }
+        }
+        var out = [UInt8](repeating: 0, count: 32)
+        var i = s.startIndex
+        for j in 0..<32 {
+            guard let hi = nibble(s[i]), let lo = nibble(s[i + 1]) else { return nil }
+            out[j] = hi << 4 | lo
+            i += 2
+        }
+        return out
     }
 
     /// Parses a `set=1` reply: `errno=0` or the error.

@@ -1,3 +1,4 @@
+import CMnl
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,7 +6,7 @@ import Glibc
 /// One request/reply exchange on a stream Unix socket, blocking; the reply is complete when it
 /// ends with a blank line (the UAPI framing).
 enum UnixSocket {
-    static func exchange(path: String, request: String, interface: String) throws -> String {
+    static func exchange(path: String, request: String, interface: String) throws -> [UInt8] {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw WireGuardError.system(operation: "socket", errno: errno) }
         defer { close(fd) }
@@ -55,6 +56,6 @@ enum UnixSocket {
             // The reply ends "errno=N\n\n"; a blank line alone cannot end it earlier.
             if reply.count >= 2, reply[reply.count - 1] == 10, reply[reply.count - 2] == 10 { break }
         }
-        return String(decoding: reply, as: UTF8.self)
+        return reply
     }
 }

@@ -19,7 +19,7 @@ public struct UserspaceBackend: WireGuardBackend {
 
     public func apply(_ update: DeviceUpdate) throws {
         if update.isEmpty { return }
-        try UAPI.parseSet(try UnixSocket.exchange(path: socketPath, request: try UAPI.setRequest(update), interface: interfaceName))
+        try UAPI.parseSet(String(decoding: try UnixSocket.exchange(path: socketPath, request: try UAPI.setRequest(update), interface: interfaceName), as: UTF8.self))
     }
 
     /// True when something answers on the socket.

@@ -19,6 +19,10 @@ func modelApply(_ u: DeviceUpdate, to s: inout DeviceState) {
         if p.replaceAllowedIPs { peer.allowedIPs = [] }
         for a in p.allowedIPs where !peer.allowedIPs.contains(a) { peer.allowedIPs.append(a) }
         if let i { s.peers[i] = peer } else { s.peers.append(peer) }
+        // Allowed IPs form one routing table: an IP given to this peer leaves every other.
+        for j in s.peers.indices where s.peers[j].publicKey != p.publicKey {
+            s.peers[j].allowedIPs.removeAll { p.allowedIPs.contains($0) }
+        }
     }
 }
 
@@ -49,7 +53,13 @@ struct ReconcileTests {
     }
 
     static func randomConfig(_ rng: inout RNG) -> DeviceConfiguration {
-        let peers = keys.filter { _ in Bool.random(using: &rng) }.map { randomPeer($0, &rng) }
+        var taken = Set<IPAddressRange>()
+        let peers = keys.filter { _ in Bool.random(using: &rng) }.map { k in
+            // A valid configuration gives each allowed IP to one peer.
+            var p = randomPeer(k, &rng)
+            p.allowedIPs = p.allowedIPs.filter { taken.insert($0).inserted }
+            return p
+        }
         return DeviceConfiguration(interface: .init(listenPort: [nil, 51820, 51821][Int.random(in: 0...2, using: &rng)]), peers: peers)
     }
 

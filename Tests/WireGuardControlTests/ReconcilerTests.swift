@@ -1,0 +1,60 @@
+import Testing
+import TeamwireCore
+@testable import WireGuardControl
+
+struct DeviceStateApplyTests {
+    /// The library's notion of "what the device holds after an update" (used by the cached
+    /// Reconciler) agrees with the independent model in ReconcileTests over random updates.
+    @Test(arguments: 0..<200)
+    func applyMatchesTheModel(seed: Int) {
+        var rng = ReconcileTests.RNG(state: UInt64(seed) &+ 1000)
+        var lib = DeviceState(name: "wg0"), model = DeviceState(name: "wg0")
+        for _ in 0..<4 {
+            var u = DeviceUpdate(replacePeers: Int.random(in: 0..<5, using: &rng) == 0)
+            for key in ReconcileTests.keys where Int.random(in: 0..<3, using: &rng) == 0 {
+                if Bool.random(using: &rng), Bool.random(using: &rng) {
+                    u.peers.append(.removing(key))
+                } else {
+                    var p = PeerUpdate(adding: ReconcileTests.randomPeer(key, &rng))
+                    p.updateOnly = Bool.random(using: &rng)
+                    p.replaceAllowedIPs = Bool.random(using: &rng)
+                    u.peers.append(p)
+                }
+            }
+            lib.apply(u)
+            modelApply(u, to: &model)
+            #expect(lib.peers.map(\.configuration) == model.peers.map(\.configuration))
+        }
+    }
+}
+
+/// The cached Reconciler against a real wireguard-go device: after every step its memory of
+/// the device equals what the device reports.
+@Suite(.serialized) struct ReconcilerDeviceTests {
+    @Test func cachedStateTracksTheRealDevice() async throws {
+        try await NetnsLab.with(hosts: 1) { lab in
+            let device = lab.hosts[0].device
+            var r = try Reconciler(device: device)
+            var rng = ReconcileTests.RNG(state: 7)
+            func same() throws {
+                let real = try device.read().peers.map(\.configuration).sorted { $0.publicKey < $1.publicKey }
+                let mine = r.state.peers.map(\.configuration).sorted { $0.publicKey < $1.publicKey }
+                #expect(real.map(\.publicKey) == mine.map(\.publicKey))
+                for (a, b) in zip(real, mine) {
+                    #expect(Set(a.allowedIPs) == Set(b.allowedIPs) && a.endpoint == b.endpoint && a.presharedKey == b.presharedKey
+                        && a.persistentKeepalive == b.persistentKeepalive)
+                }
+            }
+            for _ in 0..<15 {
+                let desired = ReconcileTests.randomConfig(&rng)
+                try r.reconcile(to: .init(peers: desired.peers))
+                try same()
+                #expect(try r.reconcile(to: .init(peers: desired.peers)).isEmpty)
+                let k = ReconcileTests.keys[Int.random(in: 0..<ReconcileTests.keys.count, using: &rng)]
+                let wrote = try r.update(upserting: [ReconcileTests.randomPeer(k, &rng)], removing: [ReconcileTests.keys[0]])
+                #expect(wrote.peers.count <= 2)
+                try same()
+            }
+        }
+    }
+}
