@@ -75,6 +75,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Runs inside a VM with the kernel's WireGuard (scripts/test-kernel-wireguard).
+        .executableTarget(name: "wg-kernel-check", dependencies: ["WireGuardControl", "TeamwireCore"]),
         .testTarget(name: "TeamwireCoreTests", dependencies: ["TeamwireCore"]),
         .testTarget(
             name: "CoordinatorTests",
