@@ -126,3 +126,25 @@ import TeamwireCore
         }
     }
 }
+
+/// Backend choice on this host, which has no kernel WireGuard: automatic means wireguard-go,
+/// and an interface it serves is adopted as userspace.
+@Suite(.serialized) struct BackendChoiceTests {
+    @Test func automaticFallsBackToWireGuardGoAndAdopts() async throws {
+        #expect(!KernelBackend.isAvailable())
+        #expect(WireGuardDevice.resolve(.automatic) == .userspace)
+        #expect(WireGuardDevice.resolve(.kernel) == .kernel)
+        #expect(throws: WireGuardError.noSuchInterface("twgabsent9")) { try WireGuardDevice.open("twgabsent9") }
+        try await NetnsLab.with(hosts: 1) { lab in
+            let name = lab.hosts[0].device.name
+            let adopted = try WireGuardDevice.open(name)
+            #expect(adopted.kind == .userspace)
+            #expect(try adopted.read().publicKey == lab.hosts[0].key.publicKey)
+            // create() on an existing interface adopts it and starts nothing.
+            let (again, proc) = try WireGuardDevice.create(name)
+            #expect(proc == nil && again.kind == .userspace)
+            // Forcing the kernel here fails with what to do.
+            #expect(throws: WireGuardError.self) { try WireGuardDevice.create("twgk\(lab.tag)", choice: .kernel) }
+        }
+    }
+}
