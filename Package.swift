@@ -56,10 +56,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The node's daemon: enrols, keeps each team's WireGuard interface in sync with the team
+        // map, picks direct or relayed paths, answers join/status/leave on its Unix socket.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "TeamwireCore", "CoordinatorClient", "WireGuardControl",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "teamwire",
             dependencies: [
-                "TeamwireCore", "Coordinator", "CoordinatorClient",
+                "TeamwireCore", "Coordinator", "CoordinatorClient", "Agent", "WireGuardControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -36,8 +36,8 @@ public final class NodeClient: Sendable {
         self.init(coordinatorKey: token.coordinatorKey, endpoints: token.endpoints, privateKey: privateKey, http: http)
     }
 
-    public func enroll(token: EnrollmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil) async throws(ClientError) -> EnrollReply {
-        try await call(.enroll, EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort), EnrollReply.self, timeout: .seconds(30))
+    public func enroll(token: EnrollmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil, timeout: Duration = .seconds(30)) async throws(ClientError) -> EnrollReply {
+        try await call(.enroll, EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort), EnrollReply.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
     }
 
     /// The team map since `revision`, waiting up to `wait` for a change.
@@ -49,8 +49,8 @@ public final class NodeClient: Sendable {
         try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: .seconds(15))
     }
 
-    public func leave() async throws(ClientError) {
-        _ = try await call(.leave, Empty(), Empty.self, timeout: .seconds(15))
+    public func leave(timeout: Duration = .seconds(15)) async throws(ClientError) {
+        _ = try await call(.leave, Empty(), Empty.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
     }
 
     func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) + clockOffset.withLock { $0 } }

@@ -1,0 +1,151 @@
+import AsyncHTTPClient
+import CoordinatorClient
+import Foundation
+import Logging
+import TeamwireCore
+import WireGuardControl
+
+public struct AgentConfig: Sendable {
+    public var stateDirectory: String
+    public var backend: BackendChoice
+    public var wireguardGo: String?
+    public var policy: PathPolicy
+
+    public init(stateDirectory: String = TeamStore.defaultRoot, backend: BackendChoice = .automatic, wireguardGo: String? = nil, policy: PathPolicy = .standard) {
+        self.stateDirectory = stateDirectory
+        self.backend = backend
+        self.wireguardGo = wireguardGo
+        self.policy = policy
+    }
+}
+
+/// The daemon: owns every joined team's session, answers join, status and leave.
+public actor Agent {
+    public let config: AgentConfig
+    public let store: TeamStore
+    let logger: Logger
+    let http: HTTPClient
+    private var sessions: [String: TeamSession] = [:]
+    /// Called when the coordinator removed this node from its last team: the agent stops.
+    private let onLastTeamRemoved: @Sendable (String) -> Void
+
+    public init(config: AgentConfig, logger: Logger, onLastTeamRemoved: @escaping @Sendable (String) -> Void) throws {
+        self.config = config
+        self.store = TeamStore(root: config.stateDirectory)
+        self.logger = logger
+        self.onLastTeamRemoved = onLastTeamRemoved
+        // Fail fast when the coordinator is not there (AsyncHTTPClient would otherwise retry
+        // refused connections until the request's deadline).
+        var c = HTTPClient.Configuration()
+        c.timeout.connect = .seconds(3)
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
+        try store.prepare()
+    }
+
+    /// Brings every cached team up from disk, without the coordinator: a robot rebooted while
+    /// the coordinator is down gets its overlay back with the last team map it saw.
+    public func restore() async {
+        for team in store.teams() {
+            do {
+                guard let e = try store.enrolment(team), let key = store.key(team), let map = store.map(team) else {
+                    logger.warning("incomplete state for team, skipped (join again)", metadata: ["team": "\(team)"])
+                    continue
+                }
+                try await startSession(e, key: key, map: map)
+            } catch {
+                logger.error("cannot bring team up from its cache", metadata: ["team": "\(team)", "error": "\(error)"])
+            }
+        }
+    }
+
+    public func join(_ req: JoinRequest) async throws -> TeamStatus {
+        let token: EnrollmentToken
+        do { token = try EnrollmentToken(parsing: req.token) } catch { throw AgentError(error.message) }
+        if let problem = Names.labelProblem(req.name) { throw AgentError("bad node name \"\(req.name)\": \(problem)") }
+        if let s = sessions[token.team] {
+            let st = await s.status()
+            guard st.name == req.name else {
+                throw AgentError("already joined team \(token.team) as \(st.name); run `teamwire leave \(token.team)` first")
+            }
+            return st
+        }
+        let fresh = (try? store.enrolment(token.team)) == nil
+        let key = try store.loadOrCreateKey(token.team)
+        let taken = Set(await sessions.values.asyncMap { await $0.listenPort })
+        let port = LocalEndpoints.freeUDPPort(avoiding: taken)
+        let client = NodeClient(token: token, privateKey: key, http: http)
+        logger.info("enrolling", metadata: ["team": "\(token.team)", "name": "\(req.name)", "coordinator": "\(token.endpoints.map(\.description).joined(separator: ","))"])
+        let reply: EnrollReply
+        do {
+            reply = try await client.enroll(token: token, name: req.name, endpoints: LocalEndpoints.candidates(port: port), listenPort: port, timeout: .seconds(10))
+        } catch {
+            if fresh { store.remove(token.team) }
+            throw AgentError("enrolment failed: \(error)")
+        }
+        let e = Enrolment(team: token.team, node: reply.node, coordinatorKey: token.coordinatorKey, coordinatorEndpoints: token.endpoints,
+                          interfaceName: teamInterfaceName(token.team), listenPort: port, enrolledAt: Int64(Date().timeIntervalSince1970 * 1000))
+        try store.saveEnrolment(e)
+        try store.saveMap(token.team, reply.map)
+        logger.info("enrolled", metadata: ["team": "\(e.team)", "address": "\(e.node.address)", "members": "\((reply.map.members ?? []).count)"])
+        try await startSession(e, key: key, map: reply.map)
+        return await sessions[e.team]!.status()
+    }
+
+    private func startSession(_ e: Enrolment, key: PrivateKey, map: MapUpdate) async throws {
+        let device = try TeamInterface.bringUp(e, key: key, prefix: map.team.prefix, backend: config.backend, wireguardGo: config.wireguardGo,
+                                               logDirectory: store.dir(e.team))
+        let client = NodeClient(coordinatorKey: e.coordinatorKey, endpoints: e.coordinatorEndpoints, privateKey: key, http: http)
+        let session = try TeamSession(store: store, enrolment: e, map: map, device: device, client: client, policy: config.policy, logger: logger) { [weak self] team, why in
+            await self?.removed(team: team, reason: why)
+        }
+        try await session.start()
+        sessions[e.team] = session
+    }
+
+    /// The coordinator removed this node: the tunnel goes, the state goes, and the reason is logged.
+    func removed(team: String, reason: String) async {
+        guard let s = sessions.removeValue(forKey: team) else { return }
+        await s.stop(tearDown: true)
+        store.remove(team)
+        logger.warning("left team: removed by the coordinator", metadata: ["team": "\(team)", "reason": "\(reason)"])
+        if sessions.isEmpty { onLastTeamRemoved("removed from team \(team) by the coordinator (\(reason))") }
+    }
+
+    public func leave(_ team: String) async throws -> LeaveReply {
+        guard let s = sessions.removeValue(forKey: team) else {
+            if (try? store.enrolment(team)) != nil {
+                store.remove(team)
+                TeamInterface.tearDown(teamInterfaceName(team))
+                return LeaveReply(team: team, coordinatorNotified: false, message: "the team was not running; its local state was removed")
+            }
+            throw AgentError("not a member of team \(team) (see `teamwire status`)")
+        }
+        await s.stop(tearDown: false)
+        let failure = await s.leaveCoordinator()
+        TeamInterface.tearDown(await s.interfaceName)
+        store.remove(team)
+        logger.notice("left team", metadata: ["team": "\(team)", "coordinator": "\(failure ?? "notified")"])
+        return LeaveReply(team: team, coordinatorNotified: failure == nil,
+                          message: failure.map { "the coordinator was not told (\($0)); an admin can run `teamwire node remove \(team) NAME`" })
+    }
+
+    public func status() async -> AgentStatus {
+        var teams: [TeamStatus] = []
+        for s in sessions.values { teams.append(await s.status()) }
+        return AgentStatus(version: TeamwireVersion.string, teams: teams.sorted { $0.team < $1.team })
+    }
+
+    /// Stops the loops; interfaces stay up (tunnels outlive the agent, a restart adopts them).
+    public func shutdown() async {
+        for s in sessions.values { await s.stop(tearDown: false) }
+        try? await http.shutdown()
+    }
+}
+
+extension Sequence where Element: Sendable {
+    func asyncMap<T>(_ f: (Element) async -> T) async -> [T] {
+        var out: [T] = []
+        for e in self { out.append(await f(e)) }
+        return out
+    }
+}

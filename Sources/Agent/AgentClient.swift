@@ -1,0 +1,50 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TeamwireCore
+
+/// `join`, `status` and `leave` talk to the running agent through its socket.
+public struct AgentClient: Sendable {
+    public let store: TeamStore
+    let http: HTTPClient
+
+    public init(stateDirectory: String, http: HTTPClient = .shared) {
+        self.store = TeamStore(root: stateDirectory)
+        self.http = http
+    }
+
+    public func status() async throws -> AgentStatus { try await send(.GET, "/v1/status", body: Optional<Empty>.none, timeout: .seconds(10)) }
+    public func join(_ r: JoinRequest) async throws -> TeamStatus { try await send(.POST, "/v1/join", body: r, timeout: .seconds(60)) }
+    public func leave(_ team: String) async throws -> LeaveReply { try await send(.POST, "/v1/leave", body: LeaveRequest(team: team), timeout: .seconds(30)) }
+
+    var noAgent: String {
+        "no teamwire agent is running with state directory \(store.root); start one with `sudo teamwire agent` (or `systemctl start teamwire-agent`), or pass --state DIR"
+    }
+
+    func send<B: Encodable, R: Decodable>(_ method: HTTPMethod, _ path: String, body: B?, timeout: TimeAmount) async throws -> R {
+        let socket = store.socketPath
+        guard FileManager.default.fileExists(atPath: socket) else { throw AgentError(noAgent) }
+        guard access(socket, R_OK | W_OK) == 0 else { throw AgentError("permission denied on \(socket): run as root (sudo)") }
+        guard let url = URL(httpURLWithSocketPath: socket, uri: path) else { throw AgentError("bad socket path \(socket)") }
+        var req = HTTPClientRequest(url: url.absoluteString)
+        req.method = method
+        if let body {
+            req.headers.add(name: "Content-Type", value: "application/json")
+            req.body = .bytes(ByteBuffer(bytes: ControlCodec.encodeJSON(body)))
+        }
+        let status: Int, bytes: [UInt8]
+        do {
+            let resp = try await http.execute(req, timeout: timeout)
+            status = Int(resp.status.code)
+            bytes = Array(buffer: try await resp.body.collect(upTo: 64 * 1024 * 1024))
+        } catch {
+            throw AgentError(noAgent + " (\(error))")
+        }
+        if (200..<300).contains(status) {
+            do { return try JSONDecoder().decode(R.self, from: Data(bytes)) } catch { throw AgentError("unexpected reply from the agent: \(error)") }
+        }
+        if let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)) { throw AgentError(e.error.message) }
+        throw AgentError("agent answered HTTP \(status)")
+    }
+}

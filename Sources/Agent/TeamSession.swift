@@ -1,0 +1,320 @@
+import CoordinatorClient
+import Foundation
+import Logging
+import TeamwireCore
+import WireGuardControl
+
+/// One joined team on this node: the WireGuard interface, the team map it follows, and the
+/// path to every member. Three loops run while it lives: the long poll on the team map (every
+/// change applied as it arrives), the path check (reads the counters, advances `PathState`,
+/// writes only what changed), and endpoint reports. None of them ever takes a working tunnel
+/// down because the coordinator is away.
+actor TeamSession {
+    let store: TeamStore
+    private(set) var enrolment: Enrolment
+    let client: NodeClient
+    let logger: Logger
+    let policy: PathPolicy
+    let prober = Prober()
+    let onRemoved: @Sendable (String, String) async -> Void
+
+    private(set) var settings: TeamSettings
+    private(set) var hub: HubPeer
+    private(set) var revision: UInt64
+    /// Every other member, by key.
+    private var members: [PublicKey: Member] = [:]
+    private var paths: [PublicKey: PathState] = [:]
+    private var reconciler: Reconciler
+    private var lastContact: Int64?
+    private var coordinatorError: String?
+    private var reported: [Endpoint] = []
+    private var lastReport: ContinuousClock.Instant?
+    private var tasks: [Task<Void, Never>] = []
+    private var sleeper: Task<Void, Never>?
+    private var stopped = false
+
+    var team: String { enrolment.team }
+    var interfaceName: String { enrolment.interfaceName }
+    var listenPort: UInt16 { enrolment.listenPort }
+
+    init(store: TeamStore, enrolment: Enrolment, map: MapUpdate, device: WireGuardDevice, client: NodeClient, policy: PathPolicy, logger: Logger,
+         onRemoved: @escaping @Sendable (String, String) async -> Void) throws {
+        self.store = store
+        self.enrolment = enrolment
+        self.client = client
+        self.policy = policy
+        self.onRemoved = onRemoved
+        var l = logger
+        l[metadataKey: "team"] = "\(enrolment.team)"
+        self.logger = l
+        settings = map.team
+        hub = map.hub
+        revision = map.revision
+        reconciler = try Reconciler(device: device)
+        let now = Self.now()
+        for m in map.applied(to: []) where m.publicKey != enrolment.node.publicKey {
+            members[m.publicKey] = m
+            paths[m.publicKey] = PathState(mode: settings.mode, now: now, policy: policy)
+        }
+    }
+
+    /// Applies the cached map to the device and starts the loops.
+    func start() throws {
+        try reconcileAll()
+        tasks.append(Task { await self.pollLoop() })
+        tasks.append(Task { await self.pathLoop() })
+        tasks.append(Task { await self.reportLoop() })
+        logger.info("team up", metadata: ["interface": "\(interfaceName)", "address": "\(enrolment.node.address)", "members": "\(members.count)", "revision": "\(revision)"])
+    }
+
+    /// Stops the loops; the interface stays unless `tearDown` (leave, removal).
+    func stop(tearDown: Bool) {
+        stopped = true
+        for t in tasks { t.cancel() }
+        sleeper?.cancel()
+        tasks = []
+        if tearDown { TeamInterface.tearDown(interfaceName) }
+    }
+
+    static func now() -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+    private static let start = ContinuousClock.now
+
+    // MARK: the team map
+
+    private func pollLoop() async {
+        var backoff = 1.0
+        while !Task.isCancelled {
+            do {
+                let update = try await client.map(since: revision, wait: 60)
+                lastContact = Int64(Date().timeIntervalSince1970 * 1000)
+                if coordinatorError != nil { logger.notice("coordinator reachable again") }
+                coordinatorError = nil
+                backoff = 1
+                apply(update)
+            } catch {
+                if Task.isCancelled { return }
+                if let code = error.code, code == .nodeRemoved || code == .unknownNode {
+                    let why: String
+                    if case .refused(let e) = error { why = e.message } else { why = "\(error)" }
+                    logger.warning("removed from the team by the coordinator", metadata: ["reason": "\(why)"])
+                    await onRemoved(team, why)
+                    return
+                }
+                if coordinatorError == nil { logger.warning("coordinator unreachable; tunnels stay up, retrying", metadata: ["error": "\(error)"]) }
+                coordinatorError = "\(error)"
+                // Jittered so a campus of robots does not reconnect in lockstep after an outage.
+                try? await Task.sleep(for: .seconds(backoff * Double.random(in: 0.5...1.5)))
+                backoff = min(backoff * 2, 30)
+            }
+        }
+    }
+
+    /// Merges a map update, saves it, and applies the changed peers at once.
+    func apply(_ u: MapUpdate) {
+        guard u.revision != revision || u.full else { return }
+        let now = Self.now()
+        let me = enrolment.node.publicKey
+        let modeChanged = u.team.mode != settings.mode
+        let hubChanged = u.hub != hub
+        settings = u.team
+        hub = u.hub
+        revision = u.revision
+
+        var removed: [PublicKey] = []
+        var changed: [PublicKey] = []
+        if u.full {
+            let incoming = Dictionary((u.members ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
+            removed = members.keys.filter { incoming[$0] == nil }
+            for (k, m) in incoming where k != me && members[k] != m { changed.append(k) }
+        } else {
+            removed = u.removed.filter { members[$0] != nil }
+            changed = (u.added + u.updated).map(\.publicKey).filter { $0 != me }
+        }
+        let all = u.full ? (u.members ?? []) : u.added + u.updated
+        if let mine = all.first(where: { $0.publicKey == me }), mine != enrolment.node {
+            enrolment.node = mine
+            try? store.saveEnrolment(enrolment)
+        }
+        for k in removed {
+            members[k] = nil
+            paths[k] = nil
+        }
+        for m in all where m.publicKey != me {
+            let old = members[m.publicKey]
+            members[m.publicKey] = m
+            if old == nil || modeChanged {
+                paths[m.publicKey] = PathState(mode: settings.mode, now: now, policy: policy)
+            } else if old!.endpointCandidates != m.endpointCandidates {
+                paths[m.publicKey]!.candidatesChanged(now: now, policy: policy)
+            }
+        }
+        if modeChanged {
+            for k in members.keys { paths[k] = PathState(mode: settings.mode, now: now, policy: policy) }
+        }
+        do { try store.saveMap(team, snapshot()) } catch { logger.error("cannot save the team map", metadata: ["error": "\(error)"]) }
+
+        do {
+            if modeChanged || hubChanged || u.full {
+                try reconcileAll()
+            } else {
+                let configs = changed.compactMap { k in members[k].flatMap { peerConfiguration($0) } }
+                try reconciler.update(upserting: configs, removing: removed)
+            }
+        } catch {
+            logger.error("cannot apply the team map to \(interfaceName)", metadata: ["error": "\(error)"])
+        }
+        logger.info("team map applied", metadata: ["revision": "\(revision)", "members": "\(members.count)", "changed": "\(changed.count)", "removed": "\(removed.count)"])
+        sleeper?.cancel()  // new members start a trial: look at them soon
+    }
+
+    /// The map as a full update, for the cache.
+    private func snapshot() -> MapUpdate {
+        MapUpdate(revision: revision, full: true, team: settings, hub: hub,
+                  members: (Array(members.values) + [enrolment.node]).sorted { $0.address < $1.address })
+    }
+
+    // MARK: desired WireGuard peers
+
+    private func peerConfiguration(_ m: Member) -> PeerConfiguration? {
+        guard settings.mode != .relay, let state = paths[m.publicKey] else { return nil }
+        let candidates = m.endpointCandidates
+        var endpoint: Endpoint?
+        if !candidates.isEmpty, state.pinEndpoint || reconciler.peers[m.publicKey]?.endpoint == nil {
+            endpoint = candidates[state.candidate % candidates.count]
+        }
+        switch state.phase {
+        case .direct:
+            return PeerConfiguration(publicKey: m.publicKey, endpoint: endpoint, allowedIPs: [.host(m.address)], persistentKeepalive: policy.keepalive)
+        case .trial:
+            return PeerConfiguration(publicKey: m.publicKey, endpoint: endpoint, allowedIPs: [], persistentKeepalive: policy.trialKeepalive)
+        case .relay:
+            return PeerConfiguration(publicKey: m.publicKey, endpoint: endpoint, allowedIPs: [], persistentKeepalive: 0)
+        }
+    }
+
+    private func hubConfiguration() -> PeerConfiguration {
+        let known = reconciler.peers[hub.publicKey]?.endpoint
+        return PeerConfiguration(publicKey: hub.publicKey, endpoint: known == nil ? hub.endpoints.first : nil,
+                                 allowedIPs: [IPAddressRange(settings.prefix)], persistentKeepalive: policy.keepalive)
+    }
+
+    private func reconcileAll() throws {
+        var peers = [hubConfiguration()]
+        for m in members.values.sorted(by: { $0.address < $1.address }) {
+            if let c = peerConfiguration(m) { peers.append(c) }
+        }
+        try reconciler.reconcile(to: DeviceConfiguration(peers: peers))
+        for k in paths.keys where paths[k]!.phase == .direct { paths[k]!.pinEndpoint = false }
+    }
+
+    // MARK: paths
+
+    private func pathLoop() async {
+        while !Task.isCancelled, !stopped {
+            let wait = tick()
+            let s = Task { _ = try? await Task.sleep(for: .seconds(wait)) }
+            sleeper = s
+            await s.value
+        }
+    }
+
+    /// Reads the counters, advances every member's path, applies what changed; returns the
+    /// seconds until the next look.
+    func tick() -> Double {
+        let now = Self.now()
+        do { try reconciler.refresh() } catch {
+            logger.error("cannot read \(interfaceName)", metadata: ["error": "\(error)"])
+            return policy.tick * 5
+        }
+        var active = false
+        var changed = false
+        for (k, m) in members {
+            let peer = reconciler.peers[k]
+            let counters = peer.map { PeerCounters(rx: $0.rxBytes, tx: $0.txBytes) }
+            let action = paths[k]!.step(counters, candidates: m.endpointCandidates.count, mode: settings.mode, now: now, policy: policy)
+            if action.probe { prober.probe(m.address) }
+            if action.changed {
+                changed = true
+                logger.info("path", metadata: ["member": "\(m.name)", "path": "\(paths[k]!.path.rawValue)", "trial": "\(paths[k]!.isTrial)"])
+            }
+            active = active || action.active
+        }
+        if changed || reconciler.peers[hub.publicKey] == nil {
+            do { try reconcileAll() } catch { logger.error("cannot apply paths to \(interfaceName)", metadata: ["error": "\(error)"]) }
+        }
+        if localEndpointsChanged() {
+            // Our address changed (roaming): a packet to every member and the hub carries the new
+            // source address, so WireGuard on the other side learns it without the coordinator.
+            prober.probe(hub.address)
+            for m in members.values { prober.probe(m.address) }
+            active = true
+            Task { await self.report() }
+        }
+        return nextPathCheck(states: paths.values, activeNow: active, now: now, policy: policy) - now
+    }
+
+    // MARK: reports
+
+    private func localEndpointsChanged() -> Bool {
+        LocalEndpoints.candidates(port: listenPort) != reported
+    }
+
+    private func reportLoop() async {
+        while !Task.isCancelled, !stopped {
+            await report()
+            // Liveness for the coordinator; address changes are reported at once by the path check.
+            try? await Task.sleep(for: .seconds(coordinatorError == nil ? 120 : 10))
+        }
+    }
+
+    private func report() async {
+        let endpoints = LocalEndpoints.candidates(port: listenPort)
+        reported = endpoints
+        do {
+            let r = try await client.report(endpoints: endpoints, listenPort: listenPort)
+            lastContact = Int64(Date().timeIntervalSince1970 * 1000)
+            logger.debug("reported endpoints", metadata: ["endpoints": "\(endpoints)", "observed": "\(r.observedEndpoint.map { "\($0)" } ?? "-")"])
+        } catch {
+            logger.debug("report failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: status
+
+    func status() -> TeamStatus {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        func peerStatus(_ k: PublicKey) -> PeerStatus {
+            guard let p = reconciler.peers[k] else { return PeerStatus() }
+            let hs = p.lastHandshake.map { $0.seconds * 1000 + $0.nanoseconds / 1_000_000 }
+            return PeerStatus(endpoint: p.endpoint, latestHandshake: hs == 0 ? nil : hs, rxBytes: p.rxBytes, txBytes: p.txBytes)
+        }
+        func recent(_ ms: Int64?) -> Bool { ms.map { nowMs - $0 < 180_000 } ?? false }
+        let hubStatus = peerStatus(hub.publicKey)
+        let now = Self.now()
+        let rows = members.values.sorted { $0.address < $1.address }.map { m -> MemberStatus in
+            let ps = peerStatus(m.publicKey)
+            let state = paths[m.publicKey]
+            let path = state?.path ?? .relay
+            let reachable = path == .direct
+                ? (state?.lastAlive.map { now - $0 < policy.idleTick + policy.failAfter } ?? false) || recent(ps.latestHandshake)
+                : recent(hubStatus.latestHandshake)
+            return MemberStatus(name: m.name, address: m.address, role: m.role, path: path, reachable: reachable, peer: ps)
+        }
+        return TeamStatus(team: team, name: enrolment.node.name, address: enrolment.node.address, prefix: settings.prefix, interface: interfaceName,
+                          backend: reconciler.device.kind.rawValue, listenPort: listenPort, mode: settings.mode, revision: revision,
+                          coordinatorContact: lastContact, coordinatorError: coordinatorError, hub: hubStatus, members: rows)
+    }
+
+    /// Tells the coordinator this node leaves (best effort, short).
+    func leaveCoordinator() async -> String? {
+        do {
+            try await client.leave()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+}

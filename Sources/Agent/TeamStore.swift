@@ -1,0 +1,117 @@
+import Foundation
+import TeamwireCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a node keeps about one team, enough to bring its overlay back with the coordinator down.
+public struct Enrolment: Codable, Sendable, Equatable {
+    public var team: String
+    public var node: Member
+    public var coordinatorKey: PublicKey
+    public var coordinatorEndpoints: [Endpoint]
+    public var interfaceName: String
+    public var listenPort: UInt16
+    /// Unix ms.
+    public var enrolledAt: Int64
+}
+
+/// The state directory (default /var/lib/teamwire, mode 0700):
+///   agent.sock, agent.lock
+///   teams/TEAM/private.key    the node's WireGuard key for TEAM, base64, 0600, never sent
+///   teams/TEAM/enrolment.json who the node is in TEAM and where the coordinator is
+///   teams/TEAM/map.json       the last team map (a full MapUpdate), rewritten atomically
+/// A key belongs to one team (the coordinator keys membership by it), so each team has its own.
+public struct TeamStore: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public static let defaultRoot = "/var/lib/teamwire"
+
+    public var socketPath: String { root + "/agent.sock" }
+    public var lockPath: String { root + "/agent.lock" }
+    var teamsDir: String { root + "/teams" }
+    func dir(_ team: String) -> String { teamsDir + "/" + team }
+    func keyPath(_ team: String) -> String { dir(team) + "/private.key" }
+    func enrolmentPath(_ team: String) -> String { dir(team) + "/enrolment.json" }
+    func mapPath(_ team: String) -> String { dir(team) + "/map.json" }
+
+    public func prepare() throws {
+        for d in [root, teamsDir] {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: d, isDirectory: &isDir) {
+                guard isDir.boolValue else { throw AgentError("\(d) exists and is not a directory") }
+                continue
+            }
+            do {
+                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw AgentError("cannot create state directory \(d): \(error.localizedDescription) (run as root, or pass --state DIR)")
+            }
+        }
+    }
+
+    /// The team's key, generated with libsodium on first use. A key file others can read is refused.
+    public func loadOrCreateKey(_ team: String) throws -> PrivateKey {
+        try FileManager.default.createDirectory(atPath: dir(team), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = keyPath(team)
+        if let bytes = AtomicFile.read(path) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { throw AgentError("cannot stat \(path)") }
+            if st.st_mode & 0o077 != 0 {
+                throw AgentError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+            }
+            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            do { return try PrivateKey(base64Key: text) } catch { throw AgentError("\(path) does not hold a WireGuard private key: \(error)") }
+        }
+        let key = PrivateKey.generate()
+        try AtomicFile.write(Array((key.base64Key + "\n").utf8), to: path, mode: 0o600)
+        return key
+    }
+
+    public func key(_ team: String) -> PrivateKey? {
+        guard let bytes = AtomicFile.read(keyPath(team)) else { return nil }
+        return try? PrivateKey(base64Key: String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    public func saveEnrolment(_ e: Enrolment) throws { try AtomicFile.write(ControlCodec.encodeJSON(e), to: enrolmentPath(e.team)) }
+    public func saveMap(_ team: String, _ m: MapUpdate) throws { try AtomicFile.write(ControlCodec.encodeJSON(m), to: mapPath(team)) }
+
+    public func enrolment(_ team: String) throws -> Enrolment? {
+        guard let b = AtomicFile.read(enrolmentPath(team)) else { return nil }
+        do { return try JSONDecoder().decode(Enrolment.self, from: Data(b)) } catch {
+            throw AgentError("\(enrolmentPath(team)) is damaged (\(error)); run `teamwire leave \(team)` and join again")
+        }
+    }
+
+    public func map(_ team: String) -> MapUpdate? {
+        guard let b = AtomicFile.read(mapPath(team)) else { return nil }
+        return try? JSONDecoder().decode(MapUpdate.self, from: Data(b))
+    }
+
+    /// Teams with an enrolment on disk.
+    public func teams() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: teamsDir)) ?? [])
+            .filter { FileManager.default.fileExists(atPath: enrolmentPath($0)) }
+            .sorted()
+    }
+
+    public func remove(_ team: String) {
+        try? FileManager.default.removeItem(atPath: dir(team))
+    }
+}
+
+extension TeamStore {
+    /// Holds `agent.lock` for the agent's lifetime: a second agent on the same state directory
+    /// would fight over the same interfaces.
+    public func lock() throws -> Int32 {
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw AgentError("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw AgentError("another teamwire agent is already running with state directory \(root)")
+        }
+        return fd
+    }
+}

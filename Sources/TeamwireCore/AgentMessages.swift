@@ -1,0 +1,127 @@
+/// The agent's local API (JSON over the Unix socket in its state directory), used by
+/// `teamwire join`, `status` and `leave`. `teamwire status --json` prints `AgentStatus`.
+///   POST /v1/join   JoinRequest  -> TeamStatus
+///   GET  /v1/status                -> AgentStatus
+///   POST /v1/leave  LeaveRequest -> LeaveReply
+
+public struct JoinRequest: Codable, Sendable, Equatable {
+    /// The enrolment token text (`twt1-...`).
+    public var token: String
+    public var name: String
+
+    public init(token: String, name: String) {
+        self.token = token
+        self.name = name
+    }
+}
+
+public struct LeaveRequest: Codable, Sendable, Equatable {
+    public var team: String
+    public init(team: String) { self.team = team }
+}
+
+public struct LeaveReply: Codable, Sendable, Equatable {
+    public var team: String
+    /// False when the coordinator could not be told (the node stays listed there until an admin removes it).
+    public var coordinatorNotified: Bool
+    public var message: String?
+
+    public init(team: String, coordinatorNotified: Bool, message: String? = nil) {
+        self.team = team
+        self.coordinatorNotified = coordinatorNotified
+        self.message = message
+    }
+}
+
+public struct AgentStatus: Codable, Sendable, Equatable {
+    public var version: String
+    public var teams: [TeamStatus]
+
+    public init(version: String, teams: [TeamStatus]) {
+        self.version = version
+        self.teams = teams
+    }
+}
+
+public struct TeamStatus: Codable, Sendable, Equatable {
+    public var team: String
+    public var name: String
+    public var address: IPv4Address
+    public var prefix: IPv4Prefix
+    public var interface: String
+    /// `kernel` or `userspace`.
+    public var backend: String
+    public var listenPort: UInt16
+    public var mode: PathMode
+    public var revision: UInt64
+    /// Unix ms of the last answer from the coordinator; nil if none since the agent started.
+    public var coordinatorContact: Int64?
+    /// Why the coordinator is not answering, when it is not.
+    public var coordinatorError: String?
+    public var hub: PeerStatus
+    public var members: [MemberStatus]
+
+    public init(team: String, name: String, address: IPv4Address, prefix: IPv4Prefix, interface: String, backend: String, listenPort: UInt16,
+                mode: PathMode, revision: UInt64, coordinatorContact: Int64?, coordinatorError: String?, hub: PeerStatus, members: [MemberStatus]) {
+        self.team = team
+        self.name = name
+        self.address = address
+        self.prefix = prefix
+        self.interface = interface
+        self.backend = backend
+        self.listenPort = listenPort
+        self.mode = mode
+        self.revision = revision
+        self.coordinatorContact = coordinatorContact
+        self.coordinatorError = coordinatorError
+        self.hub = hub
+        self.members = members
+    }
+
+    /// Members this node can reach: directly, or through a hub that answered.
+    public var reachableCount: Int { members.filter(\.reachable).count }
+}
+
+/// What WireGuard reports about one peer.
+public struct PeerStatus: Codable, Sendable, Equatable {
+    public var endpoint: Endpoint?
+    /// Unix ms of the latest handshake, nil if none.
+    public var latestHandshake: Int64?
+    public var rxBytes: UInt64
+    public var txBytes: UInt64
+
+    public init(endpoint: Endpoint? = nil, latestHandshake: Int64? = nil, rxBytes: UInt64 = 0, txBytes: UInt64 = 0) {
+        self.endpoint = endpoint
+        self.latestHandshake = latestHandshake
+        self.rxBytes = rxBytes
+        self.txBytes = txBytes
+    }
+}
+
+public struct MemberStatus: Codable, Sendable, Equatable {
+    public var name: String
+    public var address: IPv4Address
+    public var role: Role
+    public var path: Path
+    public var reachable: Bool
+    public var peer: PeerStatus
+
+    public init(name: String, address: IPv4Address, role: Role, path: Path, reachable: Bool, peer: PeerStatus) {
+        self.name = name
+        self.address = address
+        self.role = role
+        self.path = path
+        self.reachable = reachable
+        self.peer = peer
+    }
+}
+
+/// The WireGuard interface a team gets on a node: `tw-TEAM`, or for names too long for
+/// Linux's 15 characters, a prefix plus a hash so two long team names never collide.
+public func teamInterfaceName(_ team: String) -> String {
+    if team.utf8.count <= 12 { return "tw-" + team }
+    var h: UInt32 = 2_166_136_261
+    for b in team.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+    let hex = String(h & 0xFFFF, radix: 16)
+    return "tw-" + team.prefix(7) + "-" + String(repeating: "0", count: 4 - hex.count) + hex
+}

@@ -1,0 +1,227 @@
+/// Where traffic to one member goes right now.
+public enum Path: String, Codable, Sendable {
+    /// To the member's own endpoint: its /32 is on its own WireGuard peer.
+    case direct
+    /// Through the hub: the member's peer holds no allowed IPs, so the hub's peer (which
+    /// covers the team prefix) carries the traffic.
+    case relay
+}
+
+/// Timing of path selection, in seconds.
+public struct PathPolicy: Sendable, Equatable {
+    /// How often the agent looks at the counters while traffic flows or a trial runs.
+    public var tick: Double = 1
+    /// How often it looks when everything is idle: the keepalive interval, never faster.
+    public var idleTick: Double = 25
+    /// A direct path that carried our traffic but brought nothing back (probes included) for
+    /// this long has failed.
+    public var failAfter: Double = 2
+    /// How long one attempt at a direct path waits for anything from the member.
+    public var trialWindow: Double = 3
+    /// First wait before retrying direct after a failure; doubled per failure up to `maxRetry`.
+    public var firstRetry: Double = 2
+    public var maxRetry: Double = 30
+    /// Persistent keepalive of direct peers and the hub (keeps NAT mappings open).
+    public var keepalive: UInt16 = 25
+    /// Keepalive during a trial: turning it on sends a packet at once (WireGuard sends one when
+    /// the interval goes from 0 to non-zero), which starts a handshake.
+    public var trialKeepalive: UInt16 = 1
+
+    public init() {}
+    public static let standard = PathPolicy()
+}
+
+/// Transfer counters of one WireGuard peer.
+public struct PeerCounters: Sendable, Equatable {
+    public var rx: UInt64
+    public var tx: UInt64
+    public init(rx: UInt64, tx: UInt64) {
+        self.rx = rx
+        self.tx = tx
+    }
+}
+
+/// The path state of one member, advanced by `step` each time the agent reads the counters.
+///
+/// Liveness is judged from the member's own WireGuard peer: anything received on it arrived
+/// directly (relayed packets arrive on the hub's peer). A direct path is live while its rx
+/// counter grows. When we send (tx grows) and nothing comes back, the agent sends a probe
+/// each tick through the tunnel (a datagram to a closed port on the member's overlay address, so the
+/// member's kernel answers with an ICMP error the same way back); after `failAfter` without an
+/// answer the member goes to relay. From relay, direct is retried with backoff by a trial that
+/// points the peer at the next endpoint candidate and turns keepalive on. Anything received
+/// directly, in any phase, makes the path direct again: both ends then agree quickly.
+public struct PathState: Sendable, Equatable {
+    public enum Phase: Sendable, Equatable {
+        case direct
+        /// Waiting for anything from the member on its next candidate endpoint.
+        case trial(until: Double)
+        /// Through the hub; next trial at `retryAt`.
+        case relay(retryAt: Double)
+    }
+
+    public var phase: Phase
+    /// Index of the candidate endpoint the next (or current) trial uses.
+    public var candidate = 0
+    /// Wait before the next trial after a failure.
+    public var backoff: Double
+    /// Last time anything arrived directly.
+    public var lastAlive: Double?
+    /// tx when something last arrived (or when the path became direct).
+    public var txAtAlive: UInt64 = 0
+    /// When we first saw traffic sent that nothing answered (nil while answered).
+    public var unansweredSince: Double?
+    /// Counters at the previous step (nil before the first).
+    public var counters: PeerCounters?
+    /// Set the peer's endpoint to candidate `candidate` at the next apply.
+    public var pinEndpoint: Bool
+
+    public init(mode: PathMode, now: Double, policy: PathPolicy = .standard) {
+        backoff = policy.firstRetry
+        switch mode {
+        case .auto:
+            // Relay carries traffic from the first packet while direct is tried.
+            phase = .trial(until: now + policy.trialWindow)
+            pinEndpoint = true
+        case .direct:
+            phase = .direct
+            pinEndpoint = true
+        case .relay:
+            phase = .relay(retryAt: .infinity)
+            pinEndpoint = false
+        }
+    }
+
+    public var path: Path { phase == .direct ? .direct : .relay }
+
+    public var isTrial: Bool {
+        if case .trial = phase { return true }
+        return false
+    }
+
+    /// What the agent must do after a step besides re-applying the peer.
+    public struct Action: Sendable, Equatable {
+        /// Send a probe through the tunnel to the member's overlay address.
+        public var probe = false
+        /// The phase changed (so did the peer's configuration).
+        public var changed = false
+        /// Counters moved: traffic flows, keep ticking fast.
+        public var active = false
+    }
+
+    /// Advances the state with the counters just read. `candidates` is how many endpoint
+    /// candidates the member has.
+    public mutating func step(_ c: PeerCounters?, candidates: Int, mode: PathMode, now: Double, policy: PathPolicy = .standard) -> Action {
+        var action = Action()
+        let prev = counters
+        counters = c
+        guard let c else { return action }
+        // The first reading is a baseline: counters of a device adopted after a restart say nothing about now.
+        let grewRx = prev.map { c.rx > $0.rx } ?? false
+        let grewTx = prev.map { c.tx > $0.tx } ?? false
+        action.active = grewRx || grewTx
+        if grewRx {
+            lastAlive = now
+            txAtAlive = c.tx
+            unansweredSince = nil
+        }
+        switch (mode, phase) {
+        case (.relay, _):
+            return action
+        case (_, .direct):
+            if lastAlive == nil {
+                lastAlive = now
+                txAtAlive = c.tx
+            }
+            // Nothing sent since the member was last heard from: nothing to judge.
+            guard c.tx > txAtAlive else {
+                unansweredSince = nil
+                return action
+            }
+            guard let since = unansweredSince else {
+                unansweredSince = now
+                action.probe = true
+                return action
+            }
+            if now - since >= policy.failAfter {
+                candidate += 1
+                unansweredSince = nil
+                if mode == .direct {
+                    // Forced direct: only rotate through the candidates.
+                    pinEndpoint = candidates > 1
+                    lastAlive = now
+                    txAtAlive = c.tx
+                    action.changed = pinEndpoint
+                } else {
+                    fail(now: now, policy: policy)
+                    action.changed = true
+                }
+            } else {
+                action.probe = true
+            }
+        case (_, .trial(let until)):
+            if grewRx {
+                becomeDirect(policy: policy)
+                action.changed = true
+            } else if now >= until {
+                candidate += 1
+                fail(now: now, policy: policy)
+                action.changed = true
+            }
+        case (_, .relay(let retryAt)):
+            if grewRx {
+                becomeDirect(policy: policy)
+                action.changed = true
+            } else if now >= retryAt, candidates > 0 {
+                phase = .trial(until: now + policy.trialWindow)
+                pinEndpoint = true
+                action.changed = true
+            }
+        }
+        return action
+    }
+
+    /// The member's endpoints changed (a new report, or the hub saw it elsewhere): try direct
+    /// again soon, from the first candidate.
+    public mutating func candidatesChanged(now: Double, policy: PathPolicy = .standard) {
+        candidate = 0
+        if case .relay = phase {
+            phase = .relay(retryAt: min(retryAtOrNow(now), now + policy.firstRetry))
+            backoff = policy.firstRetry
+        }
+    }
+
+    private func retryAtOrNow(_ now: Double) -> Double {
+        if case .relay(let r) = phase { return r }
+        return now
+    }
+
+    private mutating func fail(now: Double, policy: PathPolicy) {
+        phase = .relay(retryAt: now + backoff)
+        backoff = min(backoff * 2, policy.maxRetry)
+        pinEndpoint = false
+    }
+
+    private mutating func becomeDirect(policy: PathPolicy) {
+        phase = .direct
+        backoff = policy.firstRetry
+        pinEndpoint = false
+    }
+
+    /// When this member next needs a look, if the agent is otherwise idle.
+    public func deadline(now: Double, policy: PathPolicy = .standard) -> Double {
+        switch phase {
+        case .trial: now + policy.tick
+        case .relay(let r): max(now, r)
+        case .direct: unansweredSince == nil ? now + policy.idleTick : now + policy.tick
+        }
+    }
+}
+
+/// When the agent should look at the counters next: soon while anything is active or in a
+/// trial, else at the earliest retry, never later than the idle tick.
+public func nextPathCheck(states: some Sequence<PathState>, activeNow: Bool, now: Double, policy: PathPolicy = .standard) -> Double {
+    var next = now + (activeNow ? policy.tick : policy.idleTick)
+    for s in states { next = min(next, s.deadline(now: now, policy: policy)) }
+    return max(next, now + min(policy.tick, 0.05))
+}

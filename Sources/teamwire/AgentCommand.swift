@@ -1,0 +1,106 @@
+import Agent
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TeamwireCore
+import WireGuardControl
+
+/// Options the node subcommands share.
+struct NodeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The agent's state directory (its socket lives there).", valueName: "dir"))
+    var state: String = TeamStore.defaultRoot
+
+    var client: AgentClient { AgentClient(stateDirectory: state) }
+}
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the node's daemon: owns the WireGuard interfaces and keeps every joined team in sync.",
+        discussion: """
+            Run it under systemd (config/teamwire-agent.service), from roslaunch, or in a terminal.
+            Teams joined before come back up from the state directory at once, even when the
+            coordinator is unreachable. Stopping the agent leaves the tunnels up; the next start
+            adopts them. `teamwire join`, `status` and `leave` talk to it through agent.sock.
+            """
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    @Option(help: "WireGuard backend: auto (kernel module if present, else wireguard-go), kernel or userspace.")
+    var backend: String = "auto"
+
+    @Option(name: .customLong("wireguard-go"), help: ArgumentHelp("Path of wireguard-go (default: found on PATH).", valueName: "path"))
+    var wireguardGo: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard BackendChoice(rawValue: backend) != nil else { throw ValidationError("--backend must be auto, kernel or userspace (got '\(backend)')") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+    }
+
+    func run() async throws {
+        guard geteuid() == 0 else {
+            throw CLIError("teamwire agent must run as root: it creates WireGuard interfaces and routes (try: sudo teamwire agent)")
+        }
+        let choice = BackendChoice(rawValue: backend)!
+        if WireGuardDevice.resolve(choice) == .userspace {
+            do { _ = try WireGuardGo.locate(wireguardGo) } catch { throw CLIError("\(error)") }
+        }
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "teamwire.agent")
+        let (reasons, stop) = AsyncStream<String>.makeStream()
+        let agent: Agent
+        let lock: Int32
+        do {
+            agent = try Agent(config: AgentConfig(stateDirectory: options.state, backend: choice, wireguardGo: wireguardGo), logger: logger) { why in
+                stop.yield(why)
+            }
+            lock = try TeamStore(root: options.state).lock()
+        } catch {
+            throw CLIError("\(error)")
+        }
+        defer { close(lock) }
+        await agent.restore()
+        let watcher = StopWhenRemoved(reasons: reasons)
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: AgentAPI.service(agent, logger: logger)),
+                .init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        await agent.shutdown()
+        if let why = watcher.reason.withLock({ $0 }) {
+            FileHandle.standardError.write(Data("teamwire agent: stopping: \(why)\n".utf8))
+        }
+    }
+}
+
+import Synchronization
+
+/// Ends the agent when the coordinator removed the node from its last team.
+final class StopWhenRemoved: Service, Sendable {
+    let reasons: AsyncStream<String>
+    let reason = Mutex<String?>(nil)
+
+    init(reasons: AsyncStream<String>) { self.reasons = reasons }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await why in self.reasons {
+                self.reason.withLock { $0 = why }
+                return
+            }
+        }
+    }
+}
