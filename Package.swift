@@ -67,6 +67,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -105,6 +106,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl"]),
+        // End-to-end on scripts/campus-lab: runs the built `teamwire` binary in namespaces.
+        .testTarget(name: "CampusTests", dependencies: ["TeamwireCore"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
     ],
     swiftLanguageModes: [.v6]

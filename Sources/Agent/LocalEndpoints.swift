@@ -66,12 +66,15 @@ final class Prober: @unchecked Sendable {
     deinit { if fd >= 0 { close(fd) } }
 
     func probe(_ address: IPv4Address) {
+        send(Array("teamwire-probe".utf8), to: address, port: Self.port)
+    }
+
+    func send(_ payload: [UInt8], to address: IPv4Address, port: UInt16) {
         guard fd >= 0 else { return }
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = Self.port.bigEndian
+        a.sin_port = port.bigEndian
         a.sin_addr.s_addr = address.value.bigEndian
-        let payload: [UInt8] = Array("teamwire-probe".utf8)
         _ = payload.withUnsafeBytes { buf in
             withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 sendto(fd, buf.baseAddress, buf.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))

@@ -1,6 +1,7 @@
 import CoordinatorClient
 import Foundation
 import Logging
+import NIOCore
 import TeamwireCore
 import WireGuardControl
 
@@ -64,6 +65,7 @@ actor TeamSession {
         tasks.append(Task { await self.pollLoop() })
         tasks.append(Task { await self.pathLoop() })
         tasks.append(Task { await self.reportLoop() })
+        tasks.append(Task { await self.signalLoop() })
         logger.info("team up", metadata: ["interface": "\(interfaceName)", "address": "\(enrolment.node.address)", "members": "\(members.count)", "revision": "\(revision)"])
     }
 
@@ -231,13 +233,16 @@ actor TeamSession {
         }
         var active = false
         var changed = false
+        var lostDirect: [IPv4Address] = []
         for (k, m) in members {
             let peer = reconciler.peers[k]
             let counters = peer.map { PeerCounters(rx: $0.rxBytes, tx: $0.txBytes) }
+            let was = paths[k]!.phase
             let action = paths[k]!.step(counters, candidates: m.endpointCandidates.count, mode: settings.mode, now: now, policy: policy)
             if action.probe { prober.probe(m.address) }
             if action.changed {
                 changed = true
+                if was == .direct, paths[k]!.path == .relay { lostDirect.append(m.address) }
                 logger.info("path", metadata: ["member": "\(m.name)", "path": "\(paths[k]!.path.rawValue)", "trial": "\(paths[k]!.isTrial)"])
             }
             active = active || action.active
@@ -245,6 +250,8 @@ actor TeamSession {
         if changed || reconciler.peers[hub.publicKey] == nil {
             do { try reconcileAll() } catch { logger.error("cannot apply paths to \(interfaceName)", metadata: ["error": "\(error)"]) }
         }
+        // Now routed through the hub: tell those members so they stop answering on the dead path.
+        for a in lostDirect { PathSignal.send(to: a, using: prober) }
         if localEndpointsChanged() {
             // Our address changed (roaming): a packet to every member and the hub carries the new
             // source address, so WireGuard on the other side learns it without the coordinator.
@@ -254,6 +261,31 @@ actor TeamSession {
             Task { await self.report() }
         }
         return nextPathCheck(states: paths.values, activeNow: active, now: now, policy: policy) - now
+    }
+
+    /// Members that lost their direct path to us say so through the hub (see PathSignal).
+    private func signalLoop() async {
+        let signals: AsyncStream<IPv4Address>
+        let channel: any Channel
+        do {
+            (channel, signals) = try await PathSignal.listen(address: enrolment.node.address, interface: interfaceName)
+        } catch {
+            logger.warning("path signals not available; a failed direct path is noticed at the next idle look", metadata: ["error": "\(error)"])
+            return
+        }
+        await withTaskCancellationHandler {
+            for await from in signals { peerChoseRelay(from) }
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func peerChoseRelay(_ address: IPv4Address) {
+        guard !stopped, let m = members.values.first(where: { $0.address == address }) else { return }
+        guard paths[m.publicKey]!.peerChoseRelay(mode: settings.mode, now: Self.now(), policy: policy) else { return }
+        logger.info("path", metadata: ["member": "\(m.name)", "path": "relay", "why": "the member lost its direct path to us"])
+        do { try reconcileAll() } catch { logger.error("cannot apply paths to \(interfaceName)", metadata: ["error": "\(error)"]) }
+        sleeper?.cancel()
     }
 
     // MARK: reports

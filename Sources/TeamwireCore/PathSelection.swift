@@ -119,6 +119,9 @@ public struct PathState: Sendable, Equatable {
         // The first reading is a baseline: counters of a device adopted after a restart say nothing about now.
         let grewRx = prev.map { c.rx > $0.rx } ?? false
         let grewTx = prev.map { c.tx > $0.tx } ?? false
+        // So is a reading after a gap, or with counters gone down (the peer was re-created): what
+        // was sent before it is not judged, and later traffic is judged against these counters.
+        if prev.map({ c.rx < $0.rx || c.tx < $0.tx }) ?? true { txAtAlive = c.tx }
         action.active = grewRx || grewTx
         if grewRx {
             lastAlive = now
@@ -172,28 +175,39 @@ public struct PathState: Sendable, Equatable {
             if grewRx {
                 becomeDirect(policy: policy)
                 action.changed = true
-            } else if now >= retryAt, candidates > 0 {
-                phase = .trial(until: now + policy.trialWindow)
-                pinEndpoint = true
-                action.changed = true
+            } else if now >= retryAt {
+                if candidates > 0 {
+                    phase = .trial(until: now + policy.trialWindow)
+                    pinEndpoint = true
+                    action.changed = true
+                } else {
+                    // Nothing to try: wait as if the trial had failed (candidatesChanged ends the wait).
+                    fail(now: now, policy: policy)
+                }
             }
         }
         return action
+    }
+
+    /// The member told us (through the hub) that its direct path to us failed: follow it to the
+    /// hub at once rather than keep sending on a path it no longer answers. Returns whether
+    /// the phase changed. Trials and retries go on as after our own failure.
+    public mutating func peerChoseRelay(mode: PathMode, now: Double, policy: PathPolicy = .standard) -> Bool {
+        guard mode == .auto, phase == .direct else { return false }
+        unansweredSince = nil
+        fail(now: now, policy: policy)
+        return true
     }
 
     /// The member's endpoints changed (a new report, or the hub saw it elsewhere): try direct
     /// again soon, from the first candidate.
     public mutating func candidatesChanged(now: Double, policy: PathPolicy = .standard) {
         candidate = 0
-        if case .relay = phase {
-            phase = .relay(retryAt: min(retryAtOrNow(now), now + policy.firstRetry))
-            backoff = policy.firstRetry
+        backoff = policy.firstRetry
+        // Forced relay (retryAt = infinity) never retries.
+        if case .relay(let r) = phase, r < .infinity {
+            phase = .relay(retryAt: min(r, now + policy.firstRetry))
         }
-    }
-
-    private func retryAtOrNow(_ now: Double) -> Double {
-        if case .relay(let r) = phase { return r }
-        return now
     }
 
     private mutating func fail(now: Double, policy: PathPolicy) {
@@ -212,7 +226,8 @@ public struct PathState: Sendable, Equatable {
     public func deadline(now: Double, policy: PathPolicy = .standard) -> Double {
         switch phase {
         case .trial: now + policy.tick
-        case .relay(let r): max(now, r)
+        // Still due after a step: it could not start (no counters), look again in a tick.
+        case .relay(let r): r > now ? r : now + policy.tick
         case .direct: unansweredSince == nil ? now + policy.idleTick : now + policy.tick
         }
     }
