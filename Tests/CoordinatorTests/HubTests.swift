@@ -88,6 +88,9 @@ final class HubLab: @unchecked Sendable {
         let token = try await tc.token(team)
         let client = NodeClient(token: token, privateKey: key)
         let reply = try await client.enroll(token: token, name: name, endpoints: [Endpoint("198.51.100.\(10 + i):51820")!])
+        // Like an agent: the interface comes up after enrolment, by which time the hub has the
+        // peer (otherwise the first handshake is dropped and retried only after 5 s).
+        try await eventually("\(name) is a hub peer") { try self.hubPeers.contains(key.publicKey) }
         let ifname = "twm\(tag)\(i)"
         let process = try WireGuardGo.start(interface: ifname, prefix: ["ip", "netns", "exec", ns])
         processes.append(process)
@@ -101,12 +104,22 @@ final class HubLab: @unchecked Sendable {
         try device.apply(DeviceUpdate(peers: [PeerUpdate(adding: PeerConfiguration(
             publicKey: tc.publicKey, endpoint: Endpoint(host: .ipv4(Self.hubUnderlay), port: Self.wireguardPort),
             allowedIPs: [IPAddressRange("100.64.0.0/10")!], persistentKeepalive: 25))]))
+        try await eventually("\(name) completes a handshake with the hub", timeout: .seconds(10)) {
+            try self.hubDevice.read().peer(key.publicKey)?.lastHandshake != nil
+        }
         return Member(ns: ns, underlay: underlay, key: key, device: device, process: process, overlay: reply.node.address, client: client, name: name)
     }
 
-    /// Pings from a member's namespace; true if answered.
-    func ping(from m: Member, _ target: IPv4Address, wait: Int = 2) throws -> Bool {
-        try sh(["ip", "netns", "exec", m.ns, "ping", "-n", "-q", "-c", "1", "-W", "\(wait)", "\(target)"], check: false).status == 0
+    /// Pings from a member's namespace until one reply arrives (one ping a second, for at most
+    /// `deadline` seconds); true if answered.
+    func ping(from m: Member, _ target: IPv4Address, deadline: Int = 5) throws -> Bool {
+        try sh(["ip", "netns", "exec", m.ns, "ping", "-n", "-q", "-c", "1", "-w", "\(deadline)", "\(target)"], check: false).status == 0
+    }
+
+    /// One ping that must go unanswered: true if no reply came within a second (replies
+    /// through the hub take milliseconds).
+    func unreachable(from m: Member, _ target: IPv4Address) throws -> Bool {
+        try sh(["ip", "netns", "exec", m.ns, "ping", "-n", "-q", "-c", "1", "-W", "1", "\(target)"], check: false).status != 0
     }
 
     var hubPeers: Set<PublicKey> {
@@ -197,9 +210,9 @@ extension IntegrationTests {
                 let took = try await eventually("bravo leaves the hub", timeout: .seconds(1)) { try !lab.hubPeers.contains(b.key.publicKey) }
                 #expect(took < .seconds(1))
                 #expect(try lab.hubPeers == [a.key.publicKey])
-                #expect(try !lab.ping(from: b, a.overlay, wait: 1), "removed bravo still reaches alpha")
-                #expect(try !lab.ping(from: b, team.hubAddress, wait: 1), "removed bravo still reaches the hub")
-                #expect(try !lab.ping(from: a, b.overlay, wait: 1), "alpha still reaches removed bravo")
+                #expect(try lab.unreachable(from: b, a.overlay), "removed bravo still reaches alpha")
+                #expect(try lab.unreachable(from: b, team.hubAddress), "removed bravo still reaches the hub")
+                #expect(try lab.unreachable(from: a, b.overlay), "alpha still reaches removed bravo")
                 #expect(try lab.ping(from: a, team.hubAddress), "alpha lost its hub")
 
                 // A graceful stop removes the interface and the rules.
@@ -223,9 +236,9 @@ extension IntegrationTests {
                 #expect(try lab.ping(from: c, lynx.hubAddress), "charlie -> its own hub")
                 #expect(try lab.ping(from: a, iris.hubAddress), "alpha -> its own hub")
                 // Both route all of 100.64.0.0/10 to the hub: only the hub's rules stop them.
-                #expect(try !lab.ping(from: c, a.overlay, wait: 1), "charlie (lynx) reached alpha (iris)")
-                #expect(try !lab.ping(from: a, c.overlay, wait: 1), "alpha (iris) reached charlie (lynx)")
-                #expect(try !lab.ping(from: c, iris.hubAddress, wait: 1), "charlie (lynx) reached iris's hub address")
+                #expect(try lab.unreachable(from: c, a.overlay), "charlie (lynx) reached alpha (iris)")
+                #expect(try lab.unreachable(from: a, c.overlay), "alpha (iris) reached charlie (lynx)")
+                #expect(try lab.unreachable(from: c, iris.hubAddress), "charlie (lynx) reached iris's hub address")
 
                 // Without the hub's table the same ping goes through: the test would notice a
                 // missing rule. The next change puts the table back.
@@ -236,7 +249,7 @@ extension IntegrationTests {
                 try await eventually("the hub's rules are back") {
                     try sh(["ip", "netns", "exec", lab.hubNS, "nft", "list", "tables"]).out.contains(table)
                 }
-                #expect(try !lab.ping(from: c, a.overlay, wait: 1), "charlie (lynx) reached alpha (iris) after the rules came back")
+                #expect(try lab.unreachable(from: c, a.overlay), "charlie (lynx) reached alpha (iris) after the rules came back")
             }
         }
     }
