@@ -60,6 +60,8 @@ public final class Hub: Service, Sendable {
     private let machine = Mutex<Machine?>(nil)
     /// Set once the interface is ours (created or adopted): only then does teardown delete it.
     private let owned = Mutex<(device: Bool, process: WireGuardGo?)>((false, nil))
+    /// The last apply failed: the endpoint scan retries it (as does the next change).
+    private let failedApply = Mutex(false)
 
     struct Machine: Sendable {
         var reconciler: Reconciler
@@ -105,6 +107,10 @@ public final class Hub: Service, Sendable {
                     group.addTask {
                         while true {
                             try await Task.sleep(for: interval)
+                            if self.failedApply.withLock({ $0 }) {
+                                let teams = self.registry.hubTeams()
+                                try await thread.run { try self.applyLogged(teams) }
+                            }
                             let seen = try await thread.run { try self.scan() }
                             await self.registry.recordHubObservations(seen)
                         }
@@ -144,8 +150,10 @@ public final class Hub: Service, Sendable {
     private func applyLogged(_ teams: [HubTeam]) throws {
         do {
             try apply(teams)
+            failedApply.withLock { $0 = false }
         } catch {
-            // The next change (or endpoint scan) tries again; a dead wireguard-go ends the hub.
+            // The next change or endpoint scan tries again; a dead wireguard-go ends the hub.
+            failedApply.withLock { $0 = true }
             logger.error("hub could not apply the team maps", metadata: ["error": "\(error)"])
             try checkAlive()
         }
