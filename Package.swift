@@ -34,11 +34,11 @@ let package = Package(
             dependencies: ["TeamwireCore", "CMnl", .product(name: "Logging", package: "swift-log")]
         ),
 
-        // The coordinator: SQLite store, team state, public and admin HTTP APIs.
+        // The coordinator: SQLite store, team state, public and admin HTTP APIs, the hub relay.
         .target(
             name: "Coordinator",
             dependencies: [
-                "TeamwireCore",
+                "TeamwireCore", "WireGuardControl",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "TeamwireCore", "Coordinator", "CoordinatorClient",
+                "TeamwireCore", "Coordinator", "CoordinatorClient", "WireGuardControl",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

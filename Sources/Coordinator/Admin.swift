@@ -50,6 +50,7 @@ extension Registry {
             let row = try TeamRow(row: try Row.fetchOne(db, sql: "SELECT * FROM team WHERE id = ?", arguments: [id])!)
             db.afterNextTransaction { _ in
                 self.state.withLock { $0.addTeam(row, hubKey: self.identity.publicKey, hubEndpoints: self.identity.hubEndpoints) }
+                self.changes.bump()
             }
             return .success(row)
         }
@@ -191,6 +192,7 @@ extension Registry {
                     }
                 }
                 for c in woken { c.resume() }
+                self.changes.bump()
             }
             return .success(())
         }
@@ -217,8 +219,8 @@ extension Registry {
         }
     }
 
-    /// The hub's WireGuard peer set for a team, derived from the registry: every member at its /32.
-    /// The hub relay (agent issue) applies this through WireGuardControl.
+    /// The hub's WireGuard peer set for one team, derived from the registry: every member at its
+    /// /32. (The hub itself applies `hubTeams()`, every team at once: Hub.swift.)
     public func hubPeers(team: String) -> [(publicKey: PublicKey, allowedIP: IPv4Prefix, endpoint: Endpoint?)] {
         state.withLock { s in
             guard let tid = s.teamByName[team], let t = s.teams[tid] else { return [] }

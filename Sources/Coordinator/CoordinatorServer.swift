@@ -17,13 +17,18 @@ public struct CoordinatorConfig: Sendable {
     public var publicEndpoints: [Endpoint]
     /// UDP port of the hub's WireGuard interfaces.
     public var wireguardPort: UInt16
+    /// The hub relay (a WireGuard interface; needs root). nil: no hub, as in tests that run
+    /// unprivileged.
+    public var hub: HubConfig?
 
-    public init(stateDirectory: String, listenHost: String, listenPort: Int, publicEndpoints: [Endpoint] = [], wireguardPort: UInt16 = 51820) {
+    public init(stateDirectory: String, listenHost: String, listenPort: Int, publicEndpoints: [Endpoint] = [], wireguardPort: UInt16 = 51820,
+                hub: HubConfig? = nil) {
         self.stateDirectory = stateDirectory
         self.listenHost = listenHost
         self.listenPort = listenPort
         self.publicEndpoints = publicEndpoints
         self.wireguardPort = wireguardPort
+        self.hub = hub
     }
 
     public var databasePath: String { stateDirectory + "/coordinator.db" }
@@ -43,6 +48,8 @@ public struct CoordinatorError: Error, CustomStringConvertible {
 public final class CoordinatorServer: Sendable {
     public let config: CoordinatorConfig
     public let registry: Registry
+    /// The hub relay, when configured.
+    public let hub: Hub?
     let logger: Logger
     let lockFD: Mutex<Int32>
     private let ready = AsyncStream<Int>.makeStream()
@@ -61,7 +68,9 @@ public final class CoordinatorServer: Sendable {
             publicEndpoints = [e]
         }
         let hubEndpoints = publicEndpoints.map { Endpoint(host: $0.host, port: config.wireguardPort) }
-        registry = try Registry(store: store, identity: CoordinatorIdentity(privateKey: key, endpoints: publicEndpoints, hubEndpoints: hubEndpoints), logger: logger)
+        let registry = try Registry(store: store, identity: CoordinatorIdentity(privateKey: key, endpoints: publicEndpoints, hubEndpoints: hubEndpoints), logger: logger)
+        self.registry = registry
+        hub = config.hub.map { Hub(config: $0, registry: registry, listenPort: config.wireguardPort, logger: logger) }
     }
 
     deinit { releaseLock() }
@@ -74,7 +83,7 @@ public final class CoordinatorServer: Sendable {
         }
     }
 
-    /// The two HTTP services, to run in a ServiceGroup. The first value yielded by
+    /// The hub (when configured) and the two HTTP services, to run in a ServiceGroup. The first value yielded by
     /// `boundPort` is the public API's port once it listens.
     public func services() throws -> [any Service] {
         try? FileManager.default.removeItem(atPath: config.adminSocketPath)
@@ -106,8 +115,8 @@ public final class CoordinatorServer: Sendable {
             },
             logger: logger)
         // Last in the list, so it is the first told to shut down: parked polls are answered
-        // before the HTTP servers wait for their open requests.
-        return [publicApp, adminApp, PollDrain(registry: registry)]
+        // before the HTTP servers wait for their open requests. The hub, first, goes last.
+        return (hub.map { [$0] } ?? []) + [publicApp, adminApp, PollDrain(registry: registry)]
     }
 
     /// Waits until the public API listens and returns its port.

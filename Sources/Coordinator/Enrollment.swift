@@ -131,6 +131,7 @@ extension Registry {
                 }
             }
             for c in woken { c.resume() }
+            self.changes.bump()
         }
         return (tid, final)
     }

@@ -32,6 +32,8 @@ public final class Registry: Sendable {
     let state: Mutex<RuntimeState>
     /// Endpoints written into tokens; learnt after binding when the port was chosen by the kernel.
     let endpointsBox = Mutex<[Endpoint]?>(nil)
+    /// Bumped after every committed change to any team: how the hub follows the registry.
+    let changes = ChangeFeed()
 
     /// Tombstones kept in memory per team for computing deltas.
     static let historyPerTeam = 4096

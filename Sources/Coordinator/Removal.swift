@@ -52,10 +52,12 @@ extension Registry {
                         t.nodeIDs[key] = nil
                         t.listenPorts[key] = nil
                         t.enrolledAt[key] = nil
+                        t.hubObserved[key] = nil
                         return t.changed()
                     }
                 }
                 for c in woken { c.resume() }
+                self.changes.bump()
             }
             return .success(info)
         }

@@ -14,7 +14,9 @@ extension Registry {
         case .failure(let e): return .failure(e)
         case .success(let t): tid = t
         }
-        let observed = observedEndpoint(remoteIP: remoteIP, listenPort: req.listenPort)
+        // What the hub's WireGuard saw wins over the request's source address (NAT maps the
+        // WireGuard port to another one than the HTTP connection's).
+        let observed = state.withLock { $0.teams[tid]?.hubObserved[key] } ?? observedEndpoint(remoteIP: remoteIP, listenPort: req.listenPort)
         let unchanged = state.withLock { s -> ReportReply? in
             guard let e = s.teams[tid]?.map.entry(key) else { return nil }
             let m = e.member
@@ -44,6 +46,7 @@ extension Registry {
                     }
                 }
                 for c in woken { c.resume() }
+                self.changes.bump()
             }
             return .success(ReportReply(observedEndpoint: final.observedEndpoint, revision: rev))
         }

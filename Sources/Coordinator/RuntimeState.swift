@@ -9,6 +9,9 @@ struct TeamRuntime {
     var nodeIDs: [PublicKey: Int64] = [:]
     var listenPorts: [PublicKey: UInt16] = [:]
     var enrolledAt: [PublicKey: Int64] = [:]
+    /// The outside endpoint the hub's WireGuard learnt from each member's packets: more accurate
+    /// behind NAT than the address a report came from, so reports do not overwrite it.
+    var hubObserved: [PublicKey: Endpoint] = [:]
     /// Long polls parked until the team's revision moves.
     var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     /// Encoded MapUpdate by the `since` it answers, valid for the current revision only: a change

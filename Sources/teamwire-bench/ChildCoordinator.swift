@@ -31,7 +31,7 @@ final class ChildCoordinator: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: bin)
-        process.arguments = ["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+        process.arguments = ["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:\(port)", "--no-hub", "--log-level", "warning"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: logPath)
         Cleanup.register(dir: dir, log: logPath)

@@ -4,6 +4,10 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TeamwireCore
+import WireGuardControl
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +24,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 (coordinator.key, 0600, created on first start) and the admin socket (admin.sock, 0600).
                 The control API is plain HTTP: every request and reply is sealed with the node's and
                 the coordinator's keys, and tokens pin the coordinator's key.
+
+                The coordinator is also every team's hub: one WireGuard interface (--hub-interface,
+                UDP --wireguard-port) with every member as a peer, relaying between members of the
+                same team only (nftables table inet teamwire_hub_<interface>; IPv4 forwarding is
+                turned on). That needs root; --no-hub runs without it (members then use direct
+                paths only).
                 """
         )
 
@@ -35,6 +45,18 @@ struct CoordinatorCommand: AsyncParsableCommand {
         @Option(name: .customLong("wireguard-port"), help: "UDP port of the hub's WireGuard interfaces (announced to members).")
         var wireguardPort: UInt16 = 51820
 
+        @Option(name: .customLong("hub-interface"), help: ArgumentHelp("Name of the hub's WireGuard interface.", valueName: "name"))
+        var hubInterface: String = HubConfig.defaultInterfaceName
+
+        @Option(name: .customLong("hub-backend"), help: ArgumentHelp("WireGuard backend of the hub: auto (kernel if available, else wireguard-go), kernel or userspace.", valueName: "auto|kernel|userspace"))
+        var hubBackend: String = BackendChoice.automatic.rawValue
+
+        @Option(name: .customLong("wireguard-go"), help: ArgumentHelp("wireguard-go executable for the userspace backend (default: found on $PATH).", valueName: "path"))
+        var wireguardGo: String?
+
+        @Flag(name: .customLong("no-hub"), help: "Run without the hub relay (no WireGuard interface, no root needed).")
+        var noHub = false
+
         @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
         var logLevel: String = "info"
 
@@ -47,6 +69,28 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 throw ValidationError("--public-endpoint is required when listening on \(host): tokens must say where nodes reach the coordinator")
             }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+            guard BackendChoice(rawValue: hubBackend) != nil else {
+                throw ValidationError("--hub-backend must be auto, kernel or userspace (got '\(hubBackend)')")
+            }
+            if let problem = HubConfig.interfaceNameProblem(hubInterface) {
+                throw ValidationError("--hub-interface '\(hubInterface)' \(problem)")
+            }
+        }
+
+        /// The hub's configuration, or why it cannot run here.
+        func hubConfig() throws -> HubConfig? {
+            if noHub { return nil }
+            guard geteuid() == 0 else {
+                throw CLIError("the hub needs root to create its WireGuard interface; run as root or pass --no-hub")
+            }
+            let choice = BackendChoice(rawValue: hubBackend)!
+            var path = wireguardGo
+            if WireGuardDevice.resolve(choice) == .userspace {
+                do { path = try WireGuardGo.locate(wireguardGo) } catch {
+                    throw CLIError("the hub needs wireguard-go here (\(choice == .userspace ? "--hub-backend userspace" : "no kernel WireGuard")): \(error); or pass --no-hub")
+                }
+            }
+            return HubConfig(interfaceName: hubInterface, backend: choice, wireguardGo: path)
         }
 
         var listenParts: (String, Int)? {
@@ -67,7 +111,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let logger = Logger(label: "teamwire.coordinator")
             let (host, port) = listenParts!
             let config = CoordinatorConfig(stateDirectory: state, listenHost: host, listenPort: port,
-                                           publicEndpoints: publicEndpoints.compactMap(Endpoint.init), wireguardPort: wireguardPort)
+                                           publicEndpoints: publicEndpoints.compactMap(Endpoint.init), wireguardPort: wireguardPort,
+                                           hub: try hubConfig())
             let server: CoordinatorServer
             do { server = try CoordinatorServer(config: config, logger: logger) } catch {
                 throw CLIError("\(error)")

@@ -74,8 +74,23 @@ extension IntegrationTests {
             #expect(none.status != 0 && none.err.contains("no coordinator is running") && none.err.contains("teamwire coordinator serve"))
             let serve = try await runCLI(["coordinator", "serve", "--state", dir, "--listen", "0.0.0.0:7946"])
             #expect(serve.status != 0 && serve.err.contains("--public-endpoint is required"))
-            let twice = try await runCLI(["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:0"])
+            let twice = try await runCLI(["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:0", "--no-hub"])
             #expect(twice.status != 0 && twice.err.contains("another coordinator is already running"))
+        }
+
+        @Test func hubOptionsAreCheckedBeforeAnythingStarts() async throws {
+            let dir = makeTempDir()
+            let serve = ["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:0"]
+            var r = try await runCLI(serve + ["--hub-backend", "userspace", "--wireguard-go", "/nonexistent/wireguard-go"])
+            #expect(r.status != 0 && r.err.contains("the hub needs wireguard-go") && r.err.contains("/nonexistent/wireguard-go") && r.err.contains("--no-hub"), "\(r.err)")
+            r = try await runCLI(serve + ["--hub-backend", "fast"])
+            #expect(r.status != 0 && r.err.contains("--hub-backend must be auto, kernel or userspace"), "\(r.err)")
+            r = try await runCLI(serve + ["--hub-interface", "hub 0"])
+            #expect(r.status != 0 && r.err.contains("--hub-interface 'hub 0' may only contain"), "\(r.err)")
+            // Without root the hub cannot run, and the error says what to do.
+            r = try await runCLI(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", teamwireBinary()] + serve, executable: "/usr/bin/env")
+            #expect(r.status != 0 && r.err.contains("the hub needs root to create its WireGuard interface; run as root or pass --no-hub"), "\(r.err)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/coordinator.db"))
         }
 
         @Test func everySubcommandHasHelp() async throws {

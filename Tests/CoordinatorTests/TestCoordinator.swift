@@ -17,14 +17,32 @@ final class TestCoordinator: Sendable {
     let task: Task<Void, Error>
     let port: Int
 
-    static func start(dir: String? = nil, port: Int = 0, logLevel: Logger.Level = .warning) async throws -> TestCoordinator {
+    static func start(dir: String? = nil, port: Int = 0, hub: HubConfig? = nil, logLevel: Logger.Level = .warning) async throws -> TestCoordinator {
         let dir = dir ?? makeTempDir()
         var logger = Logger(label: "test.coordinator")
         logger.logLevel = logLevel
-        let server = try CoordinatorServer(config: CoordinatorConfig(stateDirectory: dir, listenHost: "127.0.0.1", listenPort: port), logger: logger)
+        let server = try CoordinatorServer(config: CoordinatorConfig(stateDirectory: dir, listenHost: "127.0.0.1", listenPort: port, hub: hub), logger: logger)
         let group = ServiceGroup(configuration: .init(services: try server.services(), logger: logger))
-        let task = Task { try await group.run() }
-        let port = await server.boundPort()
+        let ended = Locked(false)
+        let task = Task {
+            defer { ended.value = true }
+            try await group.run()
+        }
+        // A service that fails at start (the hub) ends the group before the port is bound.
+        let bound = await withTaskGroup(of: Int?.self) { g in
+            g.addTask { await server.boundPort() }
+            g.addTask {
+                while !ended.value, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+                return nil
+            }
+            let first = await g.next()!
+            g.cancelAll()
+            return first
+        }
+        guard let port = bound else {
+            try await task.value
+            throw CoordinatorError("the coordinator stopped before it listened")
+        }
         // The admin socket binds concurrently with the public port: wait for it.
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: server.config.adminSocketPath) {
             try await Task.sleep(for: .milliseconds(10))
@@ -108,9 +126,9 @@ func teamwireBinary() -> String {
 
 /// Runs the real CLI and returns exit status, stdout and stderr.
 @discardableResult
-func runCLI(_ args: [String], timeout: Duration = .seconds(30)) async throws -> (status: Int32, out: String, err: String) {
+func runCLI(_ args: [String], executable: String? = nil, timeout: Duration = .seconds(30)) async throws -> (status: Int32, out: String, err: String) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: teamwireBinary())
+    p.executableURL = URL(fileURLWithPath: executable ?? teamwireBinary())
     p.arguments = args
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
@@ -136,7 +154,7 @@ final class CoordinatorProcess: @unchecked Sendable {
         stderrPath = dir + ".stderr"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: teamwireBinary())
-        process.arguments = ["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+        process.arguments = ["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:\(port)", "--no-hub", "--log-level", "warning"]
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
