@@ -195,6 +195,9 @@ public struct PathState: Sendable, Equatable {
     public mutating func peerChoseRelay(mode: PathMode, now: Double, policy: PathPolicy = .standard) -> Bool {
         guard mode == .auto, phase == .direct else { return false }
         unansweredSince = nil
+        // What arrived directly before the signal (up to an idle tick ago) says nothing about the
+        // path now: the next reading is a baseline, or it would take the path straight back.
+        counters = nil
         fail(now: now, policy: policy)
         return true
     }
