@@ -17,6 +17,9 @@ actor TeamSession {
     let logger: Logger
     let policy: PathPolicy
     let prober = Prober()
+    let doorbell: TrafficDoorbell
+    /// The hub peer's counters at the last look: relayed traffic moves only these.
+    private var hubCounters: PeerCounters?
     let onRemoved: @Sendable (String, String) async -> Void
 
     private(set) var settings: TeamSettings
@@ -32,6 +35,8 @@ actor TeamSession {
     private var lastReport: ContinuousClock.Instant?
     private var tasks: [Task<Void, Never>] = []
     private var sleeper: Task<Void, Never>?
+    /// The doorbell rang since the last look: packets cross the interface.
+    private var rang = false
     private var stopped = false
 
     var team: String { enrolment.team }
@@ -52,6 +57,8 @@ actor TeamSession {
         hub = map.hub
         revision = map.revision
         reconciler = try Reconciler(device: device)
+        reported = LocalEndpoints.candidates(port: enrolment.listenPort)
+        doorbell = TrafficDoorbell(interface: enrolment.interfaceName)
         let now = Self.now()
         for m in map.applied(to: []) where m.publicKey != enrolment.node.publicKey {
             members[m.publicKey] = m
@@ -75,6 +82,7 @@ actor TeamSession {
         for t in tasks { t.cancel() }
         sleeper?.cancel()
         tasks = []
+        doorbell.disarm()
         if tearDown { TeamInterface.tearDown(interfaceName) }
     }
 
@@ -217,9 +225,13 @@ actor TeamSession {
     private func pathLoop() async {
         while !Task.isCancelled, !stopped {
             let wait = tick()
+            let last = Self.now()
             let s = Task { _ = try? await Task.sleep(for: .seconds(wait)) }
             sleeper = s
             await s.value
+            // Woken by traffic: look at once, but never more often than once a tick.
+            let since = Self.now() - last
+            if rang, since < policy.tick { try? await Task.sleep(for: .seconds(policy.tick - since)) }
         }
     }
 
@@ -227,13 +239,20 @@ actor TeamSession {
     /// seconds until the next look.
     func tick() -> Double {
         let now = Self.now()
+        // Armed before the counters are read, so no packet slips between the look and the sleep.
+        if let why = doorbell.arm(ring: { [weak self] in Task { await self?.wake() } }) {
+            logger.warning("no traffic doorbell; the start of traffic is noticed at the next idle look", metadata: ["error": "\(why)"])
+        }
         do { try reconciler.refresh() } catch {
             logger.error("cannot read \(interfaceName)", metadata: ["error": "\(error)"])
             return policy.tick * 5
         }
-        var active = false
+        let hubNow = reconciler.peers[hub.publicKey].map { PeerCounters(rx: $0.rxBytes, tx: $0.txBytes) }
+        var active = rang || (hubCounters != nil && hubNow != nil && hubNow != hubCounters)
+        hubCounters = hubNow
+        rang = false
         var changed = false
-        var lostDirect: [IPv4Address] = []
+        var news: [(PathSignalMessage.Kind, IPv4Address)] = []
         for (k, m) in members {
             let peer = reconciler.peers[k]
             let counters = peer.map { PeerCounters(rx: $0.rxBytes, tx: $0.txBytes) }
@@ -242,7 +261,8 @@ actor TeamSession {
             if action.probe { prober.probe(m.address) }
             if action.changed {
                 changed = true
-                if was == .direct, paths[k]!.path == .relay { lostDirect.append(m.address) }
+                if was == .direct, paths[k]!.path == .relay { news.append((.relay, m.address)) }
+                if was != .direct, paths[k]!.path == .direct { news.append((.direct, m.address)) }
                 logger.info("path", metadata: ["member": "\(m.name)", "path": "\(paths[k]!.path.rawValue)", "trial": "\(paths[k]!.isTrial)"])
             }
             active = active || action.active
@@ -250,31 +270,56 @@ actor TeamSession {
         if changed || reconciler.peers[hub.publicKey] == nil {
             do { try reconcileAll() } catch { logger.error("cannot apply paths to \(interfaceName)", metadata: ["error": "\(error)"]) }
         }
-        // Now routed through the hub: tell those members so they stop answering on the dead path.
-        for a in lostDirect { PathSignal.send(to: a, using: prober) }
+        // Tell those members through the hub: one that lost us stops answering on the dead
+        // path; one we now reach directly looks at once instead of at its next idle look.
+        for (kind, a) in news { PathSignal.send(kind, to: a, hub: hub.address, using: prober) }
         if localEndpointsChanged() {
             // Our address changed (roaming): a packet to every member and the hub carries the new
             // source address, so WireGuard on the other side learns it without the coordinator.
+            logger.info("local addresses changed", metadata: ["endpoints": "\(LocalEndpoints.candidates(port: listenPort))"])
+            forgetSourceAddresses()
             prober.probe(hub.address)
             for m in members.values { prober.probe(m.address) }
             active = true
             Task { await self.report() }
         }
+        if active { doorbell.disarm() }
         return nextPathCheck(states: paths.values, activeNow: active, now: now, policy: policy) - now
     }
 
-    /// Members that lost their direct path to us say so through the hub (see PathSignal).
+    /// The doorbell rang: traffic started; look now.
+    private func wake() {
+        rang = true
+        sleeper?.cancel()
+    }
+
+    /// Sets every peer's endpoint again, unchanged. WireGuard remembers the local address it
+    /// last sent from for each peer; after a roam that address is gone and sends fail until
+    /// WireGuard's own handshake retry (about 15 s). A fresh endpoint forgets it.
+    private func forgetSourceAddresses() {
+        let updates = reconciler.peers.values.compactMap { p in p.endpoint.map { PeerUpdate(publicKey: p.publicKey, updateOnly: true, endpoint: $0) } }
+        do { try reconciler.device.apply(DeviceUpdate(peers: updates)) } catch {
+            logger.error("cannot refresh peer endpoints after an address change", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Members tell us through the hub when their path to us changed (see PathSignal).
     private func signalLoop() async {
-        let signals: AsyncStream<IPv4Address>
+        let signals: AsyncStream<(kind: PathSignalMessage.Kind, member: IPv4Address)>
         let channel: any Channel
         do {
-            (channel, signals) = try await PathSignal.listen(address: enrolment.node.address, interface: interfaceName)
+            (channel, signals) = try await PathSignal.listen(address: enrolment.node.address, interface: interfaceName, hub: hub.address)
         } catch {
             logger.warning("path signals not available; a failed direct path is noticed at the next idle look", metadata: ["error": "\(error)"])
             return
         }
         await withTaskCancellationHandler {
-            for await from in signals { peerChoseRelay(from) }
+            for await s in signals {
+                switch s.kind {
+                case .relay: peerChoseRelay(s.member)
+                case .direct: sleeper?.cancel()  // its handshake shows in the counters: look now
+                }
+            }
         } onCancel: {
             channel.close(promise: nil)
         }
@@ -306,11 +351,15 @@ actor TeamSession {
         let endpoints = LocalEndpoints.candidates(port: listenPort)
         reported = endpoints
         do {
-            let r = try await client.report(endpoints: endpoints, listenPort: listenPort)
+            // Short: a refused connection is retried until the deadline, and this is also how
+            // the agent notices the coordinator is gone while a long poll is still parked.
+            let r = try await client.report(endpoints: endpoints, listenPort: listenPort, timeout: .seconds(5))
             lastContact = Int64(Date().timeIntervalSince1970 * 1000)
+            coordinatorError = nil
             logger.debug("reported endpoints", metadata: ["endpoints": "\(endpoints)", "observed": "\(r.observedEndpoint.map { "\($0)" } ?? "-")"])
         } catch {
-            logger.debug("report failed", metadata: ["error": "\(error)"])
+            if coordinatorError == nil { logger.warning("coordinator unreachable; tunnels stay up, retrying", metadata: ["error": "\(error)"]) }
+            coordinatorError = "\(error)"
         }
     }
 

@@ -62,6 +62,8 @@ public final class Hub: Service, Sendable {
     private let owned = Mutex<(device: Bool, process: WireGuardGo?)>((false, nil))
     /// The last apply failed: the endpoint scan retries it (as does the next change).
     private let failedApply = Mutex(false)
+    /// Relays "my direct path to you failed" between members (see HubSignals).
+    private let signals = Mutex<HubSignals?>(nil)
 
     struct Machine: Sendable {
         var reconciler: Reconciler
@@ -141,7 +143,17 @@ public final class Hub: Service, Sendable {
         machine.withLock { $0 = m }
         try apply(teams)
         try HubFirewall.enableForwarding()
+        try HubFirewall.disableRedirects(interface: name)
         try Link.setUp(name)
+        do {
+            let sig = try HubSignals(interface: name, logger: logger)
+            sig.update(teams)
+            sig.start()
+            signals.withLock { $0 = sig }
+        } catch {
+            // Members still fall back to the hub on their own, only less quickly on both ends.
+            logger.warning("hub cannot relay path signals", metadata: ["error": "\(error)"])
+        }
         let peers = machine.withLock { $0?.reconciler.peers.count ?? 0 }
         logger.info("hub up", metadata: ["interface": "\(name)", "backend": "\(device.kind)", "port": "\(listenPort)",
                                          "teams": "\(teams.count)", "peers": "\(peers)"])
@@ -193,6 +205,7 @@ public final class Hub: Service, Sendable {
                 logger.debug("hub peers changed", metadata: ["added": "\(added)", "removed": "\(removed)", "updated": "\(update.peers.count - added - removed)"])
             }
 
+            signals.withLock { $0?.update(teams) }
             let rules = HubFirewall.ruleset(interface: name, teams: teams.map { ($0.prefix, $0.hubAddress) })
             if rules != m!.firewall {
                 try HubFirewall.apply(rules)
@@ -232,6 +245,10 @@ public final class Hub: Service, Sendable {
     private func tearDown() {
         let name = config.interfaceName
         machine.withLock { $0 = nil }
+        signals.withLock { s in
+            s?.stop()
+            s = nil
+        }
         let (device, process) = owned.withLock { o in
             defer { o = (false, nil) }
             return o

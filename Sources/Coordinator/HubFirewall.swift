@@ -54,13 +54,26 @@ enum HubFirewall {
 
     /// Turns on IPv4 forwarding (the hub relays between members); a no-op when it is on.
     static func enableForwarding() throws {
-        let path = "/proc/sys/net/ipv4/ip_forward"
-        if (try? String(contentsOfFile: path, encoding: .utf8))?.hasPrefix("1") == true { return }
+        try sysctl("/proc/sys/net/ipv4/ip_forward", "1", what: "enable IPv4 forwarding")
+    }
+
+    /// Relayed packets leave by the interface they came in on, which makes the kernel send an
+    /// ICMP redirect for each one; members can do nothing with them. (The effective setting is
+    /// `all` OR the interface's.)
+    static func disableRedirects(interface: String) throws {
+        for scope in ["all", interface] {
+            try sysctl("/proc/sys/net/ipv4/conf/\(scope)/send_redirects", "0", what: "turn off ICMP redirects")
+        }
+    }
+
+    private static func sysctl(_ path: String, _ value: String, what: String) throws {
+        if (try? String(contentsOfFile: path, encoding: .utf8))?.hasPrefix(value) == true { return }
         let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CoordinatorError("cannot enable IPv4 forwarding (\(path)): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw CoordinatorError("cannot \(what) (\(path)): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        guard write(fd, "1\n", 2) == 2 else {
-            throw CoordinatorError("cannot enable IPv4 forwarding (\(path)): \(String(cString: strerror(errno)))")
+        let line = value + "\n"
+        guard write(fd, line, line.utf8.count) == line.utf8.count else {
+            throw CoordinatorError("cannot \(what) (\(path)): \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -45,8 +45,8 @@ public final class NodeClient: Sendable {
         try await call(.map, MapRequest(since: revision, waitSeconds: wait), MapUpdate.self, timeout: .seconds(Int64(wait) + 15))
     }
 
-    public func report(endpoints: [Endpoint], listenPort: UInt16?) async throws(ClientError) -> ReportReply {
-        try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: .seconds(15))
+    public func report(endpoints: [Endpoint], listenPort: UInt16?, timeout: Duration = .seconds(15)) async throws(ClientError) -> ReportReply {
+        try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
     }
 
     public func leave(timeout: Duration = .seconds(15)) async throws(ClientError) {

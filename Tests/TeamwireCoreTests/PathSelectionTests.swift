@@ -1107,3 +1107,25 @@ struct PathSelectionTests {
         }
     }
 }
+
+@Suite struct PathSignalMessageTests {
+    @Test(arguments: [PathSignalMessage.Kind.relay, .direct])
+    func roundTripsAndRejectsAnythingElse(kind: PathSignalMessage.Kind) {
+        let a = IPv4Address("100.64.0.3")!
+        let bytes = PathSignalMessage.encode(kind, a)
+        #expect(bytes.count == PathSignalMessage.magic.count + 5)
+        #expect(Array(bytes.suffix(5)) == [kind.rawValue, 100, 64, 0, 3])
+        let parsed = PathSignalMessage.parse(bytes)
+        #expect(parsed?.kind == kind && parsed?.member == a)
+        #expect(PathSignalMessage.parse(bytes.dropLast()) == nil)
+        #expect(PathSignalMessage.parse(bytes + [0]) == nil)
+        var wrong = bytes
+        wrong[0] ^= 1
+        #expect(PathSignalMessage.parse(wrong) == nil)
+        var badKind = bytes
+        badKind[PathSignalMessage.magic.count] = 9
+        #expect(PathSignalMessage.parse(badKind) == nil)
+        #expect(PathSignalMessage.parse([]) == nil)
+        #expect(PathSignalMessage.parse(Array("teamwire-probe".utf8)) == nil)
+    }
+}
