@@ -26,6 +26,8 @@ public actor Agent {
     let logger: Logger
     let http: HTTPClient
     private var sessions: [String: TeamSession] = [:]
+    /// Teams with a join in progress (the actor is re-entered while a join waits).
+    private var joining: Set<String> = []
     /// Called when the coordinator removed this node from its last team: the agent stops.
     private let onLastTeamRemoved: @Sendable (String) -> Void
 
@@ -47,7 +49,7 @@ public actor Agent {
     public func restore() async {
         for team in store.teams() {
             do {
-                guard let e = try store.enrolment(team), let key = store.key(team), let map = store.map(team) else {
+                guard let e = try store.enrolment(team), let key = try store.key(team), let map = store.map(team) else {
                     logger.warning("incomplete state for team, skipped (join again)", metadata: ["team": "\(team)"])
                     continue
                 }
@@ -69,9 +71,20 @@ public actor Agent {
             }
             return st
         }
+        guard joining.insert(token.team).inserted else { throw AgentError("a join of team \(token.team) is already in progress") }
+        defer { joining.remove(token.team) }
+        // Enrolled before but not running (its bring-up failed, or the cache was incomplete at
+        // start): come up from the cache rather than spend the token again.
+        if let e = try? store.enrolment(token.team), e.node.name == req.name, e.coordinatorKey == token.coordinatorKey,
+           let key = try store.key(token.team), let map = store.map(token.team) {
+            try await startSession(e, key: key, map: map)
+            return await sessions[e.team]!.status()
+        }
         let fresh = (try? store.enrolment(token.team)) == nil
         let key = try store.loadOrCreateKey(token.team)
-        let taken = Set(await sessions.values.asyncMap { await $0.listenPort })
+        // Ports of running teams and of teams on disk (a team that failed to start keeps its port).
+        var taken = Set(await sessions.values.asyncMap { await $0.listenPort })
+        for t in store.teams() where t != token.team { if let e = try? store.enrolment(t) { taken.insert(e.listenPort) } }
         let port = LocalEndpoints.freeUDPPort(avoiding: taken)
         let client = NodeClient(token: token, privateKey: key, http: http)
         logger.info("enrolling", metadata: ["team": "\(token.team)", "name": "\(req.name)", "coordinator": "\(token.endpoints.map(\.description).joined(separator: ","))"])
@@ -92,14 +105,21 @@ public actor Agent {
     }
 
     private func startSession(_ e: Enrolment, key: PrivateKey, map: MapUpdate) async throws {
-        let device = try TeamInterface.bringUp(e, key: key, prefix: map.team.prefix, backend: config.backend, wireguardGo: config.wireguardGo,
-                                               logDirectory: store.dir(e.team))
-        let client = NodeClient(coordinatorKey: e.coordinatorKey, endpoints: e.coordinatorEndpoints, privateKey: key, http: http)
-        let session = try TeamSession(store: store, enrolment: e, map: map, device: device, client: client, policy: config.policy, logger: logger) { [weak self] team, why in
-            await self?.removed(team: team, reason: why)
+        let existed = Link.exists(e.interfaceName)
+        do {
+            let device = try TeamInterface.bringUp(e, key: key, prefix: map.team.prefix, backend: config.backend, wireguardGo: config.wireguardGo,
+                                                   logDirectory: store.dir(e.team))
+            let client = NodeClient(coordinatorKey: e.coordinatorKey, endpoints: e.coordinatorEndpoints, privateKey: key, http: http)
+            let session = try TeamSession(store: store, enrolment: e, map: map, device: device, client: client, policy: config.policy, logger: logger) { [weak self] team, why in
+                await self?.removed(team: team, reason: why)
+            }
+            try await session.start()
+            sessions[e.team] = session
+        } catch {
+            // Leave nothing half-made behind; the enrolment stays, so `join` retries from it.
+            if !existed { TeamInterface.tearDown(e.interfaceName) }
+            throw AgentError("cannot bring up \(e.interfaceName) for team \(e.team): \(error)")
         }
-        try await session.start()
-        sessions[e.team] = session
     }
 
     /// The coordinator removed this node: the tunnel goes, the state goes, and the reason is logged.
@@ -112,6 +132,7 @@ public actor Agent {
     }
 
     public func leave(_ team: String) async throws -> LeaveReply {
+        if let problem = Names.labelProblem(team) { throw AgentError("bad team name \"\(team)\": \(problem)") }
         guard let s = sessions.removeValue(forKey: team) else {
             if (try? store.enrolment(team)) != nil {
                 store.remove(team)

@@ -24,8 +24,12 @@ public struct AgentClient: Sendable {
 
     func send<B: Encodable, R: Decodable>(_ method: HTTPMethod, _ path: String, body: B?, timeout: TimeAmount) async throws -> R {
         let socket = store.socketPath
-        guard FileManager.default.fileExists(atPath: socket) else { throw AgentError(noAgent) }
-        guard access(socket, R_OK | W_OK) == 0 else { throw AgentError("permission denied on \(socket): run as root (sudo)") }
+        var st = stat()
+        if stat(socket, &st) != 0 {
+            if errno == EACCES { throw AgentError("permission denied on \(store.root): run as root (sudo teamwire ...)") }
+            throw AgentError(noAgent)
+        }
+        guard access(socket, R_OK | W_OK) == 0 else { throw AgentError("permission denied on \(socket): run as root (sudo teamwire ...)") }
         guard let url = URL(httpURLWithSocketPath: socket, uri: path) else { throw AgentError("bad socket path \(socket)") }
         var req = HTTPClientRequest(url: url.absoluteString)
         req.method = method

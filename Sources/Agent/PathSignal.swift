@@ -26,7 +26,6 @@ enum PathSignal {
         let ifindex = Int(if_nametoindex(interface))
         let (stream, continuation) = AsyncStream<(kind: PathSignalMessage.Kind, member: IPv4Address)>.makeStream(bufferingPolicy: .bufferingNewest(64))
         let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.receivePacketInfo, value: true)
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {

@@ -106,9 +106,10 @@ actor TeamSession {
                 apply(update)
             } catch {
                 if Task.isCancelled { return }
-                if let code = error.code, code == .nodeRemoved || code == .unknownNode {
-                    let why: String
-                    if case .refused(let e) = error { why = e.message } else { why = "\(error)" }
+                // Only a refusal sealed by the coordinator counts: an unsealed "node removed"
+                // can come from anyone on the path and must never make a robot drop its team.
+                if case .refused(let e) = error, e.code == .nodeRemoved || e.code == .unknownNode {
+                    let why = e.message
                     logger.warning("removed from the team by the coordinator", metadata: ["reason": "\(why)"])
                     await onRemoved(team, why)
                     return

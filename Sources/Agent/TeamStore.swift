@@ -42,6 +42,12 @@ public struct TeamStore: Sendable {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: d, isDirectory: &isDir) {
                 guard isDir.boolValue else { throw AgentError("\(d) exists and is not a directory") }
+                // Keys live below: whatever made the directory, only its owner may look inside.
+                var st = stat()
+                if stat(d, &st) == 0, st.st_uid != geteuid() {
+                    throw AgentError("\(d) belongs to uid \(st.st_uid), not to the agent's user: refusing to keep keys there")
+                }
+                chmod(d, 0o700)
                 continue
             }
             do {
@@ -56,23 +62,24 @@ public struct TeamStore: Sendable {
     public func loadOrCreateKey(_ team: String) throws -> PrivateKey {
         try FileManager.default.createDirectory(atPath: dir(team), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = keyPath(team)
-        if let bytes = AtomicFile.read(path) {
-            var st = stat()
-            guard stat(path, &st) == 0 else { throw AgentError("cannot stat \(path)") }
-            if st.st_mode & 0o077 != 0 {
-                throw AgentError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
-            }
-            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            do { return try PrivateKey(base64Key: text) } catch { throw AgentError("\(path) does not hold a WireGuard private key: \(error)") }
-        }
+        if let key = try key(team) { return key }
         let key = PrivateKey.generate()
         try AtomicFile.write(Array((key.base64Key + "\n").utf8), to: path, mode: 0o600)
         return key
     }
 
-    public func key(_ team: String) -> PrivateKey? {
-        guard let bytes = AtomicFile.read(keyPath(team)) else { return nil }
-        return try? PrivateKey(base64Key: String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    /// The team's key, nil if there is none. A key file others can read is refused, on every
+    /// load (a key restored from a backup at 0644 must not be used silently at boot).
+    public func key(_ team: String) throws -> PrivateKey? {
+        let path = keyPath(team)
+        guard let bytes = AtomicFile.read(path) else { return nil }
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw AgentError("cannot stat \(path)") }
+        if st.st_mode & 0o077 != 0 {
+            throw AgentError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        do { return try PrivateKey(base64Key: text) } catch { throw AgentError("\(path) does not hold a WireGuard private key: \(error)") }
     }
 
     public func saveEnrolment(_ e: Enrolment) throws { try AtomicFile.write(ControlCodec.encodeJSON(e), to: enrolmentPath(e.team)) }

@@ -32,12 +32,13 @@ final class TrafficDoorbell: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard source == nil else { return nil }
-        let fd = socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), Int32(ethPAll.bigEndian))
+        // Protocol 0: nothing is queued until the bind below names the interface (no packet
+        // from another interface slips in between).
+        let fd = socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return failOnce("packet socket: \(String(cString: strerror(errno)))") }
-        // Truncate every packet to one byte before it is queued: `ret #1`.
-        var program = [SockFilter(code: 0x06, jt: 0, jf: 0, k: 1)]
+        var program = Self.unicastIPv4
         let attached = program.withUnsafeMutableBufferPointer { buf in
-            var prog = SockFprog(len: 1, filter: buf.baseAddress!)
+            var prog = SockFprog(len: UInt16(buf.count), filter: buf.baseAddress!)
             return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, socklen_t(MemoryLayout<SockFprog>.size))
         }
         var ll = SockaddrLL(family: UInt16(AF_PACKET), proto: ethPAll.bigEndian, ifindex: Int32(if_nametoindex(interface)))
@@ -72,6 +73,18 @@ final class TrafficDoorbell: @unchecked Sendable {
         defer { lock.unlock() }
         return source != nil
     }
+
+    /// Classic BPF: IPv4 unicast only (the tunnel carries nothing else between members; IPv6
+    /// link-local chatter and multicast such as mDNS never reach a member), one byte kept.
+    static let unicastIPv4: [SockFilter] = [
+        SockFilter(code: 0x30, jt: 0, jf: 0, k: 0),     // ldb [0]          version and IHL
+        SockFilter(code: 0x54, jt: 0, jf: 0, k: 0xF0),  // and #0xf0
+        SockFilter(code: 0x15, jt: 0, jf: 3, k: 0x40),  // jeq #0x40 (IPv4) else drop
+        SockFilter(code: 0x30, jt: 0, jf: 0, k: 16),    // ldb [16]         first byte of the destination
+        SockFilter(code: 0x35, jt: 1, jf: 0, k: 224),   // jge #224 (multicast, broadcast): drop
+        SockFilter(code: 0x06, jt: 0, jf: 0, k: 1),     // ret #1
+        SockFilter(code: 0x06, jt: 0, jf: 0, k: 0),     // ret #0
+    ]
 
     private func failOnce(_ why: String) -> String? {
         defer { failed = true }

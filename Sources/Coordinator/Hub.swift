@@ -142,7 +142,7 @@ public final class Hub: Service, Sendable {
         try Link.setMTU(name, config.mtu)
         machine.withLock { $0 = m }
         try apply(teams)
-        try HubFirewall.enableForwarding()
+        try HubFirewall.enableForwarding(interface: name)
         try HubFirewall.disableRedirects(interface: name)
         try Link.setUp(name)
         do {

@@ -53,8 +53,11 @@ enum HubFirewall {
     }
 
     /// Turns on IPv4 forwarding (the hub relays between members); a no-op when it is on.
-    static func enableForwarding() throws {
-        try sysctl("/proc/sys/net/ipv4/ip_forward", "1", what: "enable IPv4 forwarding")
+    /// Forwarding for packets that come in on the hub interface only (IPv4 decides by the
+    /// incoming interface), so the coordinator's host does not start routing between its other
+    /// interfaces. The setting goes with the interface.
+    static func enableForwarding(interface: String) throws {
+        try sysctl("/proc/sys/net/ipv4/conf/\(interface)/forwarding", "1", what: "enable IPv4 forwarding on \(interface)")
     }
 
     /// Relayed packets leave by the interface they came in on, which makes the kernel send an

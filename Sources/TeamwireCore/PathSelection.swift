@@ -122,7 +122,9 @@ public struct PathState: Sendable, Equatable {
         // So is a reading after a gap, or with counters gone down (the peer was re-created): what
         // was sent before it is not judged, and later traffic is judged against these counters.
         if prev.map({ c.rx < $0.rx || c.tx < $0.tx }) ?? true { txAtAlive = c.tx }
-        action.active = grewRx || grewTx
+        // Off the direct path, what we send to the member's own peer is WireGuard retrying its
+        // handshake (every 5 s for 90 s after a trial), not traffic: no reason to look every tick.
+        action.active = grewRx || (grewTx && phase == .direct)
         if grewRx {
             lastAlive = now
             txAtAlive = c.tx

@@ -57,18 +57,26 @@ struct AgentCommand: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "teamwire.agent")
+        // Keys, state and the socket are for root only, whatever the caller's umask.
+        umask(0o077)
         let (reasons, stop) = AsyncStream<String>.makeStream()
         let agent: Agent
         let lock: Int32
         do {
-            agent = try Agent(config: AgentConfig(stateDirectory: options.state, backend: choice, wireguardGo: wireguardGo), logger: logger) { why in
-                stop.yield(why)
-            }
-            lock = try TeamStore(root: options.state).lock()
+            let store = TeamStore(root: options.state)
+            try store.prepare()
+            lock = try store.lock()
         } catch {
             throw CLIError("\(error)")
         }
         defer { close(lock) }
+        do {
+            agent = try Agent(config: AgentConfig(stateDirectory: options.state, backend: choice, wireguardGo: wireguardGo), logger: logger) { why in
+                stop.yield(why)
+            }
+        } catch {
+            throw CLIError("\(error)")
+        }
         await agent.restore()
         let watcher = StopWhenRemoved(reasons: reasons)
         let group = ServiceGroup(configuration: .init(
@@ -78,7 +86,10 @@ struct AgentCommand: AsyncParsableCommand {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        try await group.run()
+        do { try await group.run() } catch {
+            await agent.shutdown()
+            throw error
+        }
         await agent.shutdown()
         if let why = watcher.reason.withLock({ $0 }) {
             FileHandle.standardError.write(Data("teamwire agent: stopping: \(why)\n".utf8))
