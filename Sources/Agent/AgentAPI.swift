@@ -1,5 +1,6 @@
 import Foundation
-import Hummingbird
+import HummingbirdCore
+import NIOPosix
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -13,38 +14,45 @@ import Glibc
 public enum AgentAPI {
     static let maxBody = 16 * 1024
 
-    public static func service(_ agent: Agent, logger: Logger) -> some Service {
+    /// HummingbirdCore's HTTP/1 server without Hummingbird's Application: the application
+    /// refreshes a cached Date header every second, and a robot's agent must stay asleep while
+    /// its tunnels are idle. Three routes need no router.
+    public static func service(_ agent: Agent, logger: Logger) throws -> any Service {
         let path = agent.store.socketPath
         try? FileManager.default.removeItem(atPath: path)
-        let router = Router(context: BasicRequestContext.self)
-        router.get("/v1/status") { _, _ in json(await agent.status()) }
-        router.post("/v1/join") { req, _ in
-            await handle(req, JoinRequest.self) { try await agent.join($0) }
-        }
-        router.post("/v1/leave") { req, _ in
-            await handle(req, LeaveRequest.self) { try await agent.leave($0.team) }
-        }
-        return Application(
-            router: router,
+        return try HTTPServerBuilder.http1().buildServer(
             configuration: .init(address: .unixDomainSocket(path: path), serverName: "teamwire-agent"),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: logger,
+            responder: { request, writer, _ in
+                let response: Response
+                switch (request.method, request.uri.path) {
+                case (.get, "/v1/status"): response = json(await agent.status())
+                case (.post, "/v1/join"): response = await handle(request, JoinRequest.self) { try await agent.join($0) }
+                case (.post, "/v1/leave"): response = await handle(request, LeaveRequest.self) { try await agent.leave($0.team) }
+                case (_, "/v1/status"), (_, "/v1/join"), (_, "/v1/leave"):
+                    response = failure(APIError(.badRequest, "method \(request.method) not allowed on \(request.uri.path)"), status: 405)
+                default: response = failure(APIError(.notFound, "no such endpoint \(request.uri.path)"), status: 404)
+                }
+                try await writer.write(response: response.head, body: response.body)
+            },
             onServerRunning: { _ in
                 chmod(path, 0o600)
                 logger.info("agent socket ready", metadata: ["path": "\(path)"])
-            },
-            logger: logger)
+            })
     }
 
     static func handle<B: Decodable, R: Encodable>(_ req: Request, _ type: B.Type, _ body: (B) async throws -> R) async -> Response {
         let buffer: ByteBuffer
         do { buffer = try await req.body.collect(upTo: maxBody) } catch {
-            return failure(APIError(.bodyTooLarge, "request body is larger than \(maxBody) bytes"), status: .contentTooLarge)
+            return failure(APIError(.bodyTooLarge, "request body is larger than \(maxBody) bytes"), status: 413)
         }
         let value: B
-        do { value = try JSONDecoder().decode(B.self, from: Data(buffer: buffer)) } catch {
-            return failure(APIError(.badRequest, "malformed request: \(error)"), status: .badRequest)
+        do { value = try JSONDecoder().decode(B.self, from: Data(buffer.readableBytesView)) } catch {
+            return failure(APIError(.badRequest, "malformed request: \(error)"), status: 400)
         }
         do { return json(try await body(value)) } catch {
-            return failure(APIError(.badRequest, "\(error)"), status: .unprocessableContent)
+            return failure(APIError(.badRequest, "\(error)"), status: 422)
         }
     }
 
@@ -52,7 +60,7 @@ public enum AgentAPI {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: ControlCodec.encodeJSON(v))))
     }
 
-    static func failure(_ e: APIError, status: HTTPResponse.Status) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: ControlCodec.encodeJSON(ErrorBody(e)))))
+    static func failure(_ e: APIError, status: Int) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: ControlCodec.encodeJSON(ErrorBody(e)))))
     }
 }

@@ -117,7 +117,7 @@ actor TeamSession {
                 if coordinatorError == nil { logger.warning("coordinator unreachable; tunnels stay up, retrying", metadata: ["error": "\(error)"]) }
                 coordinatorError = "\(error)"
                 // Jittered so a campus of robots does not reconnect in lockstep after an outage.
-                try? await Task.sleep(for: .seconds(backoff * Double.random(in: 0.5...1.5)))
+                await quietSleep(seconds: backoff * Double.random(in: 0.5...1.5))
                 backoff = min(backoff * 2, 30)
             }
         }
@@ -227,12 +227,12 @@ actor TeamSession {
         while !Task.isCancelled, !stopped {
             let wait = tick()
             let last = Self.now()
-            let s = Task { _ = try? await Task.sleep(for: .seconds(wait)) }
+            let s = Task { await quietSleep(seconds: wait) }
             sleeper = s
             await s.value
             // Woken by traffic: look at once, but never more often than once a tick.
             let since = Self.now() - last
-            if rang, since < policy.tick { try? await Task.sleep(for: .seconds(policy.tick - since)) }
+            if rang, since < policy.tick { await quietSleep(seconds: policy.tick - since) }
         }
     }
 
@@ -344,7 +344,7 @@ actor TeamSession {
         while !Task.isCancelled, !stopped {
             await report()
             // Liveness for the coordinator; address changes are reported at once by the path check.
-            try? await Task.sleep(for: .seconds(coordinatorError == nil ? 120 : 10))
+            await quietSleep(seconds: coordinatorError == nil ? 120 : 10)
         }
     }
 

@@ -81,7 +81,7 @@ struct AgentCommand: AsyncParsableCommand {
         let watcher = StopWhenRemoved(reasons: reasons)
         let group = ServiceGroup(configuration: .init(
             services: [
-                .init(service: AgentAPI.service(agent, logger: logger)),
+                .init(service: try AgentAPI.service(agent, logger: logger)),
                 .init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
