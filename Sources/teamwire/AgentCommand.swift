@@ -50,13 +50,7 @@ struct AgentCommand: AsyncParsableCommand {
         if WireGuardDevice.resolve(choice) == .userspace {
             do { _ = try WireGuardGo.locate(wireguardGo) } catch { throw CLIError("\(error)") }
         }
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-        let logger = Logger(label: "teamwire.agent")
+        let logger = startLogging(level: logLevel, label: "teamwire.agent")
         // Keys, state and the socket are for root only, whatever the caller's umask.
         umask(0o077)
         let (reasons, stop) = AsyncStream<String>.makeStream()

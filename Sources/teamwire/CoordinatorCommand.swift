@@ -102,13 +102,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let level = Logger.Level(rawValue: logLevel)!
-            LoggingSystem.bootstrap { label in
-                var h = StreamLogHandler.standardError(label: label)
-                h.logLevel = level
-                return h
-            }
-            let logger = Logger(label: "teamwire.coordinator")
+            let logger = startLogging(level: logLevel, label: "teamwire.coordinator")
             let (host, port) = listenParts!
             let config = CoordinatorConfig(stateDirectory: state, listenHost: host, listenPort: port,
                                            publicEndpoints: publicEndpoints.compactMap(Endpoint.init), wireguardPort: wireguardPort,

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TeamwireCore
 
 enum Output {
@@ -30,4 +31,15 @@ enum Output {
         let s = max(0, (now - ms) / 1000)
         return s < 1 ? "now" : "\(DurationText.format(seconds: s)) ago"
     }
+}
+
+/// Logs to stderr at `level` (already validated by the command) for the daemons.
+func startLogging(level: String, label: String) -> Logger {
+    let level = Logger.Level(rawValue: level)!
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = level
+        return h
+    }
+    return Logger(label: label)
 }
