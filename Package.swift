@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "TeamwireCore", "CoordinatorClient", "WireGuardControl",
+                "TeamwireCore", "CoordinatorClient", "WireGuardControl", "RosBridge", "AvahiPublisher",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,10 +71,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // ROS outputs, pure: the ROS env file, CycloneDDS and Fast DDS files and hosts file
+        // rendered from the team map, and the mDNS names members are published under.
+        .target(name: "RosBridge", dependencies: ["TeamwireCore"]),
+        // Publishes members' names and the ROS master on the local avahi-daemon (libavahi-client).
+        .target(
+            name: "AvahiPublisher",
+            dependencies: ["TeamwireCore", "CAvahi", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "teamwire",
             dependencies: [
-                "TeamwireCore", "Coordinator", "CoordinatorClient", "Agent", "WireGuardControl",
+                "TeamwireCore", "Coordinator", "CoordinatorClient", "Agent", "WireGuardControl", "RosBridge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,6 +116,8 @@ let package = Package(
         .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl"]),
         // End-to-end on scripts/campus-lab: runs the built `teamwire` binary in namespaces.
         .testTarget(name: "CampusTests", dependencies: ["TeamwireCore"]),
+        .testTarget(name: "RosBridgeTests", dependencies: ["RosBridge", "TeamwireCore"]),
+        .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "TeamwireCore", "CAvahi"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
     ],
     swiftLanguageModes: [.v6]

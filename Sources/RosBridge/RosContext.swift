@@ -1,0 +1,59 @@
+import TeamwireCore
+
+/// One member as the ROS outputs see it: a name and an overlay address.
+public struct RosMember: Sendable, Equatable, Hashable {
+    public var name: String
+    public var address: IPv4Address
+
+    public init(name: String, address: IPv4Address) {
+        self.name = name
+        self.address = address
+    }
+}
+
+/// Everything the ROS outputs are rendered from: this node, its team's map and where the files go.
+/// Renderers are pure functions of this value: same context, same bytes.
+public struct RosContext: Sendable, Equatable {
+    public var team: String
+    /// This node's name and overlay address.
+    public var selfName: String
+    public var selfAddress: IPv4Address
+    /// Every member of the team, this node included, in any order (renderers sort by address).
+    public var members: [RosMember]
+    /// Name of the member that runs the ROS 1 master, if the team designated one.
+    public var rosMaster: String?
+    public var rosDomainID: Int
+    /// The team's WireGuard interface (tw-TEAM) and its MTU.
+    public var interfaceName: String
+    public var mtu: Int
+    /// Absolute directory the rendered files are written to (env variables point into it).
+    public var directory: String
+    /// How many DDS participants (ROS 2 processes) one member may run: the participant-index
+    /// range CycloneDDS and Fast DDS probe on every peer.
+    public var participantsPerHost: Int
+
+    public init(team: String, selfName: String, selfAddress: IPv4Address, members: [RosMember], rosMaster: String?,
+                rosDomainID: Int, interfaceName: String, mtu: Int, directory: String, participantsPerHost: Int = 32) {
+        self.team = team
+        self.selfName = selfName
+        self.selfAddress = selfAddress
+        self.members = members
+        self.rosMaster = rosMaster
+        self.rosDomainID = rosDomainID
+        self.interfaceName = interfaceName
+        self.mtu = mtu
+        self.directory = directory
+        self.participantsPerHost = participantsPerHost
+    }
+}
+
+/// One rendered output file: its name inside `RosContext.directory` and its bytes.
+public struct RenderedFile: Sendable, Equatable {
+    public var name: String
+    public var contents: String
+
+    public init(name: String, contents: String) {
+        self.name = name
+        self.contents = contents
+    }
+}
