@@ -77,7 +77,7 @@ let package = Package(
         // Publishes members' names and the ROS master on the local avahi-daemon (libavahi-client).
         .target(
             name: "AvahiPublisher",
-            dependencies: ["TeamwireCore", "CAvahi", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TeamwireCore", "RosBridge", "CAvahi", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "teamwire",
@@ -117,7 +117,7 @@ let package = Package(
         // End-to-end on scripts/campus-lab: runs the built `teamwire` binary in namespaces.
         .testTarget(name: "CampusTests", dependencies: ["TeamwireCore"]),
         .testTarget(name: "RosBridgeTests", dependencies: ["RosBridge", "TeamwireCore"]),
-        .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "TeamwireCore", "CAvahi"]),
+        .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "RosBridge", "TeamwireCore", "CAvahi"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,7 +1,7 @@
 import TeamwireCore
 
 /// An address record to publish: a full mDNS host name ("robot1.local") and an IPv4 address.
-public struct AvahiHost: Sendable, Equatable, Hashable {
+public struct MDNSHost: Sendable, Equatable, Hashable {
     public var name: String
     public var address: IPv4Address
 
@@ -13,7 +13,7 @@ public struct AvahiHost: Sendable, Equatable, Hashable {
 
 /// A DNS-SD service to publish, e.g. the team's ROS master: `_ros-master._tcp` on port 11311 at
 /// the master's published host name, with TXT strings like "team=alpha".
-public struct AvahiService: Sendable, Equatable, Hashable {
+public struct MDNSService: Sendable, Equatable, Hashable {
     public var name: String
     public var type: String
     public var host: String
@@ -29,12 +29,12 @@ public struct AvahiService: Sendable, Equatable, Hashable {
     }
 }
 
-/// What one team publishes. Publishing a new value replaces the previous one for that team.
-public struct AvahiRecords: Sendable, Equatable {
-    public var hosts: [AvahiHost]
-    public var services: [AvahiService]
+/// What one team publishes over mDNS. Publishing a new value replaces the previous one for that team.
+public struct MDNSRecords: Sendable, Equatable {
+    public var hosts: [MDNSHost]
+    public var services: [MDNSService]
 
-    public init(hosts: [AvahiHost] = [], services: [AvahiService] = []) {
+    public init(hosts: [MDNSHost] = [], services: [MDNSService] = []) {
         self.hosts = hosts
         self.services = services
     }
