@@ -1,7 +1,17 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 
 @main
 struct Teamwire: AsyncParsableCommand {
+    /// Swift concurrency runs on NIO's event loop threads, which sleep until there is work:
+    /// libdispatch's worker pool (the default executor on Linux) wakes once a second to watch
+    /// itself, which an idle robot's agent should not pay for.
+    static func main() async {
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "teamwire",
         abstract: "One encrypted WireGuard overlay per robot team, managed by a small coordinator.",
@@ -12,7 +22,7 @@ struct Teamwire: AsyncParsableCommand {
             Unix socket in its state directory (default \(AdminOptions.defaultState)).
             """,
         version: "0.1.0",
-        subcommands: [JoinCommand.self, StatusCommand.self, LeaveCommand.self, AgentCommand.self,
+        subcommands: [JoinCommand.self, StatusCommand.self, LeaveCommand.self, EnvCommand.self, ExecCommand.self, AgentCommand.self,
                       CoordinatorCommand.self, TeamCommand.self, TokenCommand.self, NodeCommand.self, AuditCommand.self]
     )
 }
