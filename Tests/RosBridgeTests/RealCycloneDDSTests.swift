@@ -8,10 +8,10 @@ import TeamwireCore
 @Suite("cyclonedds.xml with the real CycloneDDS", .serialized)
 struct RealCycloneDDSTests {
     /// The lab's team as seen from member A or B.
-    static func context(_ lab: OverlayLab, selfIsA: Bool, directory: URL, mtu: Int = 1420) -> RosContext {
+    static func context(_ lab: OverlayLab, selfIsA: Bool, directory: URL, mtu: Int = 1420, team: String = "lab") -> RosContext {
         let a = member("robot-a", OverlayLab.addressA), b = member("robot-b", OverlayLab.addressB)
         let me = selfIsA ? a : b
-        return RosContext(team: "lab", selfName: me.name, selfAddress: me.address, members: [b, a], rosMaster: nil,
+        return RosContext(team: team, selfName: me.name, selfAddress: me.address, members: [b, a], rosMaster: nil,
                           rosDomainID: 0, interfaceName: lab.interface, mtu: mtu, directory: directory.path, participantsPerHost: 32)
     }
 
