@@ -54,8 +54,11 @@ public enum RosEnvironment {
         } else {
             out.append(.comment("ROS_STATIC_PEERS is not set: the team has \(others.count) other members, more than the \(maxStaticPeers) ROS 2 accepts; the CycloneDDS and Fast DDS files carry every peer"))
         }
+        // CycloneDDS splits this variable at commas (several files or XML fragments), so the
+        // directory must have none; spaces are fine. No percent-encoding: CycloneDDS takes the path as is.
         out.append(.export("CYCLONEDDS_URI", "file://" + c.path(CycloneDDSConfig.fileName)))
-        // Fast DDS 2.x reads the first name, 3.x the second.
+        // Fast DDS 2.x (Humble, Jazzy, Debian) reads only the first name; 3.x (Kilted) the
+        // second, and its rmw logs a deprecation warning for the first at every start.
         out.append(.export("FASTRTPS_DEFAULT_PROFILES_FILE", c.path(FastDDSProfile.fileName)))
         out.append(.export("FASTDDS_DEFAULT_PROFILES_FILE", c.path(FastDDSProfile.fileName)))
         return out
