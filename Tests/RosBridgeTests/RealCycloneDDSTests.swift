@@ -141,4 +141,27 @@ struct RealCycloneDDSTests {
             }
         }
     }
+
+    @Test("a member running a dozen processes is found whole; CycloneDDS's default index range refuses the eleventh")
+    func manyProcesses() async throws {
+        try await OverlayLab.with { lab in
+            try await withTemporaryDirectory { dir in
+                func run(_ edit: (String) -> String) throws -> (pub: (status: Int32, out: String), subs: [(status: Int32, out: String)]) {
+                    let a = try edit(CycloneDDSConfig.render(Self.context(lab, selfIsA: true, directory: dir))).write(to: dir, name: "a.xml")
+                    let b = try edit(CycloneDDSConfig.render(Self.context(lab, selfIsA: false, directory: dir))).write(to: dir, name: "b.xml")
+                    let subs = try (0..<12).map { _ in try Self.ddsperf(lab, in: lab.nsB, config: b, ["-D", "7", "sub"]).start() }
+                    Thread.sleep(forTimeInterval: 1)
+                    let pub = try Self.ddsperf(lab, in: lab.nsA, config: a, ["-D", "4", "-Qminmatch:12", "-Qmaxwait:3", "pub", "10Hz"]).run()
+                    return (pub, subs.map { $0.wait() })
+                }
+                let ours = try run { $0 }
+                #expect(ours.pub.status == 0, "\(ours.pub.out)")
+                #expect(ours.subs.allSatisfy { $0.status == 0 }, "\(ours.subs.map(\.out))")
+
+                let defaults = try run { lines($0).filter { !$0.contains("MaxAutoParticipantIndex>") }.joined(separator: "\n") }
+                #expect(defaults.pub.status != 0)
+                #expect(defaults.subs.contains { $0.out.contains("Failed to find a free participant index") })
+            }
+        }
+    }
 }
