@@ -322,35 +322,27 @@ struct Run {
     }
 }
 
-func start(_ args: [String], env: [String: String] = [:]) throws -> Run {
+func start(_ args: [String], env: [String: String] = [:], stderr: Bool = false) throws -> Run {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = args
     p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
     let pipe = Pipe()
     p.standardOutput = pipe
-    p.standardError = FileHandle.nullDevice
+    p.standardError = stderr ? pipe : FileHandle.nullDevice
     p.standardInput = FileHandle.nullDevice
     try p.run()
     return Run(process: p, pipe: pipe)
 }
 
+/// Runs a command to completion; a non-zero exit is an error carrying its output.
 @discardableResult
 func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let out = String(decoding: data, as: UTF8.self)
-    if check, p.terminationStatus != 0 {
-        throw LabError("\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
+    let (status, out) = try start(args, stderr: true).wait()
+    if check, status != 0 {
+        throw LabError("\(args.joined(separator: " ")) failed (\(status)): \(out)")
     }
-    return (p.terminationStatus, out)
+    return (status, out)
 }
 
 struct LabError: Error, CustomStringConvertible {
