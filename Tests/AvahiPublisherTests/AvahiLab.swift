@@ -1,3 +1,4 @@
+import CAvahi
 import Foundation
 import Glibc
 import Logging
@@ -8,20 +9,23 @@ import TeamwireCore
 ///
 /// Two network namespaces joined by a veth pair (192.0.2.0/24): `home` is the machine the
 /// publisher runs on, `peer` is another host on the same LAN, with a bus and daemon of its own.
-/// - dbus-daemon runs in the root namespaces with `--config-file` = a system-bus config
-///   listening on `unix:path=DIR/{home,peer}/bus`, allowing what Debian's system.conf allows
-///   and including /usr/share/dbus-1/system.d (avahi's policy: root may own org.freedesktop.Avahi).
-///   A unix path socket is reachable from any network namespace.
-/// - avahi-daemon runs as `ip netns exec NS unshare --mount --propagation private sh -c
-///   'mount -t tmpfs tmpfs /run && mkdir /run/avahi-daemon && exec avahi-daemon --no-drop-root
-///   --no-chroot -f DIR/NS/avahi.conf'` with `DBUS_SYSTEM_BUS_ADDRESS=unix:path=DIR/NS/bus`:
-///   its fixed pid file and socket land on a tmpfs only it sees, which vanishes with it.
-///   avahi-daemon closes every inherited descriptor at startup, which Foundation's Process
-///   takes for the child's exit (it then blocks in waitpid, and no other Process is reaped):
-///   so the shell above stays its parent (`avahi-daemon ... & echo $! >PIDFILE; wait $!`) and
-///   the daemon is signalled through the pid file.
+/// - dbus-daemon runs in the root namespaces: `dbus-daemon --config-file=DIR/SIDE/bus.conf
+///   --nofork --nopidfile`, a system-bus config listening on `unix:path=DIR/SIDE/bus` with the
+///   policy of Debian's system.conf and `<includedir>/usr/share/dbus-1/system.d` (avahi's
+///   policy: root may own org.freedesktop.Avahi). A unix path socket is reachable from any
+///   network namespace.
+/// - avahi-daemon, with `DBUS_SYSTEM_BUS_ADDRESS=unix:path=DIR/SIDE/bus`: `ip netns exec NS
+///   unshare --mount --propagation private sh -c 'mount -t tmpfs tmpfs /run && mkdir
+///   /run/avahi-daemon && { avahi-daemon --no-drop-root --no-chroot -f DIR/SIDE/avahi.conf &
+///   echo $! >DIR/SIDE/avahi.pid; wait $!; }'`. Its fixed pid file and socket land on a tmpfs
+///   only it sees, which vanishes with it. The shell stays its parent because avahi-daemon
+///   closes every inherited descriptor at startup, which Foundation's Process takes for the
+///   child's exit (it then blocks in waitpid and reaps no other Process); the daemon is
+///   signalled through the pid file.
+/// - Everything is started through perl to clear the signal mask (see `spawn`).
 /// - The test process cannot enter that mount namespace and needs not: libdbus (so
-///   libavahi-client) honours DBUS_SYSTEM_BUS_ADDRESS, set once per process to the home bus.
+///   libavahi-client) honours DBUS_SYSTEM_BUS_ADDRESS; see `pointedAtLab`. Avahi's tools run
+///   as `ip netns exec home avahi-resolve ...` with the variable set to the home bus.
 /// Everything is killed and removed on exit, failure included.
 final class AvahiLab: @unchecked Sendable {
     enum Side: String { case home, peer }
@@ -31,9 +35,24 @@ final class AvahiLab: @unchecked Sendable {
     static let directory = "/tmp/teamwire-avahi-\(getpid())"
     static func busPath(_ side: Side) -> String { "\(directory)/\(side.rawValue)/bus" }
 
-    /// Points this process's system bus at the lab's home bus (before any Avahi client exists).
+    /// Points this process's system bus at the lab's home bus, before any Avahi client exists.
+    /// libdbus reads DBUS_SYSTEM_BUS_ADDRESS once per process, at the first system-bus
+    /// connection: a throwaway client makes that happen now, and the variable is put back at
+    /// once, so processes that other suites start do not inherit the lab's bus. (Were libdbus
+    /// to read it again later, the publisher would talk to the host's bus and every lab test
+    /// would fail, not pass wrongly.)
     static let pointedAtLab: Bool = {
-        setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=\(busPath(.home))", 1)
+        let name = "DBUS_SYSTEM_BUS_ADDRESS"
+        let previous = getenv(name).map { String(cString: $0) }
+        setenv(name, "unix:path=\(busPath(.home))", 1)
+        if let poll = avahi_simple_poll_new() {
+            var error: Int32 = 0
+            if let client = avahi_client_new(avahi_simple_poll_get(poll), AVAHI_CLIENT_NO_FAIL, nil, nil, &error) {
+                avahi_client_free(client)
+            }
+            avahi_simple_poll_free(poll)
+        }
+        if let previous { setenv(name, previous, 1) } else { unsetenv(name) }
         return true
     }()
 
