@@ -5,3 +5,5 @@
 #include <avahi-common/simple-watch.h>
 #include <avahi-common/thread-watch.h>
 #include <avahi-common/malloc.h>
+#include <avahi-common/alternative.h>
+#include <avahi-common/timeval.h>
