@@ -10,12 +10,19 @@ public struct AgentConfig: Sendable {
     public var backend: BackendChoice
     public var wireguardGo: String?
     public var policy: PathPolicy
+    /// Publish members' names and the ROS master on the local avahi-daemon.
+    public var mdns: Bool
+    /// DDS participants (ROS 2 processes) per member that discovery covers.
+    public var rosParticipants: Int
 
-    public init(stateDirectory: String = TeamStore.defaultRoot, backend: BackendChoice = .automatic, wireguardGo: String? = nil, policy: PathPolicy = .standard) {
+    public init(stateDirectory: String = TeamStore.defaultRoot, backend: BackendChoice = .automatic, wireguardGo: String? = nil, policy: PathPolicy = .standard,
+                mdns: Bool = true, rosParticipants: Int = 32) {
         self.stateDirectory = stateDirectory
         self.backend = backend
         self.wireguardGo = wireguardGo
         self.policy = policy
+        self.mdns = mdns
+        self.rosParticipants = rosParticipants
     }
 }
 
@@ -25,6 +32,7 @@ public actor Agent {
     public let store: TeamStore
     let logger: Logger
     let http: HTTPClient
+    let ros: RosPublisher
     private var sessions: [String: TeamSession] = [:]
     /// Teams with a join in progress (the actor is re-entered while a join waits).
     private var joining: Set<String> = []
@@ -42,6 +50,7 @@ public actor Agent {
         c.timeout.connect = .seconds(3)
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
         try store.prepare()
+        ros = RosPublisher(store: store, mdns: config.mdns, participantsPerHost: config.rosParticipants, logger: logger)
     }
 
     /// Brings every cached team up from disk, without the coordinator: a robot rebooted while
@@ -110,7 +119,8 @@ public actor Agent {
             let device = try TeamInterface.bringUp(e, key: key, prefix: map.team.prefix, backend: config.backend, wireguardGo: config.wireguardGo,
                                                    logDirectory: store.dir(e.team))
             let client = NodeClient(coordinatorKey: e.coordinatorKey, endpoints: e.coordinatorEndpoints, privateKey: key, http: http)
-            let session = try TeamSession(store: store, enrolment: e, map: map, device: device, client: client, policy: config.policy, logger: logger) { [weak self] team, why in
+            let session = try TeamSession(store: store, enrolment: e, map: map, device: device, client: client, policy: config.policy, ros: ros,
+                                      logger: logger) { [weak self] team, why in
                 await self?.removed(team: team, reason: why)
             }
             try await session.start()
@@ -126,6 +136,7 @@ public actor Agent {
     func removed(team: String, reason: String) async {
         guard let s = sessions.removeValue(forKey: team) else { return }
         await s.stop(tearDown: true)
+        ros.withdraw(team)
         store.remove(team)
         logger.warning("left team: removed by the coordinator", metadata: ["team": "\(team)", "reason": "\(reason)"])
         if sessions.isEmpty { onLastTeamRemoved("removed from team \(team) by the coordinator (\(reason))") }
@@ -144,6 +155,7 @@ public actor Agent {
         await s.stop(tearDown: false)
         let failure = await s.leaveCoordinator()
         TeamInterface.tearDown(await s.interfaceName)
+        ros.withdraw(team)
         store.remove(team)
         logger.notice("left team", metadata: ["team": "\(team)", "coordinator": "\(failure ?? "notified")"])
         return LeaveReply(team: team, coordinatorNotified: failure == nil,
@@ -159,6 +171,7 @@ public actor Agent {
     /// Stops the loops; interfaces stay up (tunnels outlive the agent, a restart adopts them).
     public func shutdown() async {
         for s in sessions.values { await s.stop(tearDown: false) }
+        ros.shutdown()
         try? await http.shutdown()
     }
 }

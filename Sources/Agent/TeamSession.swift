@@ -2,6 +2,7 @@ import CoordinatorClient
 import Foundation
 import Logging
 import NIOCore
+import RosBridge
 import TeamwireCore
 import WireGuardControl
 
@@ -21,6 +22,7 @@ actor TeamSession {
     /// The hub peer's counters at the last look: relayed traffic moves only these.
     private var hubCounters: PeerCounters?
     let onRemoved: @Sendable (String, String) async -> Void
+    let ros: RosPublisher
 
     private(set) var settings: TeamSettings
     private(set) var hub: HubPeer
@@ -43,9 +45,10 @@ actor TeamSession {
     var interfaceName: String { enrolment.interfaceName }
     var listenPort: UInt16 { enrolment.listenPort }
 
-    init(store: TeamStore, enrolment: Enrolment, map: MapUpdate, device: WireGuardDevice, client: NodeClient, policy: PathPolicy, logger: Logger,
-         onRemoved: @escaping @Sendable (String, String) async -> Void) throws {
+    init(store: TeamStore, enrolment: Enrolment, map: MapUpdate, device: WireGuardDevice, client: NodeClient, policy: PathPolicy, ros: RosPublisher,
+         logger: Logger, onRemoved: @escaping @Sendable (String, String) async -> Void) throws {
         self.store = store
+        self.ros = ros
         self.enrolment = enrolment
         self.client = client
         self.policy = policy
@@ -69,6 +72,7 @@ actor TeamSession {
     /// Applies the cached map to the device and starts the loops.
     func start() throws {
         try reconcileAll()
+        publishRos()
         tasks.append(Task { await self.pollLoop() })
         tasks.append(Task { await self.pathLoop() })
         tasks.append(Task { await self.reportLoop() })
@@ -178,7 +182,17 @@ actor TeamSession {
             logger.error("cannot apply the team map to \(interfaceName)", metadata: ["error": "\(error)"])
         }
         logger.info("team map applied", metadata: ["revision": "\(revision)", "members": "\(members.count)", "changed": "\(changed.count)", "removed": "\(removed.count)"])
+        publishRos()
         sleeper?.cancel()  // new members start a trial: look at them soon
+    }
+
+    /// The ROS outputs follow the map: written after the device has the new peers, so a ROS
+    /// process started from the files finds its peers reachable.
+    private func publishRos() {
+        let everyone = (Array(members.values) + [enrolment.node]).map { RosMember(name: $0.name, address: $0.address) }
+        ros.update(RosContext(team: team, selfName: enrolment.node.name, selfAddress: enrolment.node.address, members: everyone,
+                              rosMaster: settings.rosMaster, rosDomainID: settings.rosDomainID, interfaceName: interfaceName,
+                              mtu: Int(TeamInterface.mtu), directory: store.rosDir(team), participantsPerHost: ros.participantsPerHost))
     }
 
     /// The map as a full update, for the cache.

@@ -16,11 +16,15 @@ public struct Enrolment: Codable, Sendable, Equatable {
     public var enrolledAt: Int64
 }
 
-/// The state directory (default /var/lib/teamwire, mode 0700):
-///   agent.sock, agent.lock
+/// The state directory (default /var/lib/teamwire, mode 0711: others may pass through to ros/,
+/// never list or read the rest):
+///   agent.sock, agent.lock    0600
+///   teams/                    0700
 ///   teams/TEAM/private.key    the node's WireGuard key for TEAM, base64, 0600, never sent
 ///   teams/TEAM/enrolment.json who the node is in TEAM and where the coordinator is
 ///   teams/TEAM/map.json       the last team map (a full MapUpdate), rewritten atomically
+///   ros/TEAM/                 0755, the ROS outputs (ros.env, cyclonedds.xml, fastdds.xml,
+///                             hosts), 0644: ROS runs as an ordinary user and must read them
 /// A key belongs to one team (the coordinator keys membership by it), so each team has its own.
 public struct TeamStore: Sendable {
     public let root: String
@@ -32,26 +36,30 @@ public struct TeamStore: Sendable {
     public var socketPath: String { root + "/agent.sock" }
     public var lockPath: String { root + "/agent.lock" }
     var teamsDir: String { root + "/teams" }
+    public var rosRoot: String { root + "/ros" }
+    public func rosDir(_ team: String) -> String { rosRoot + "/" + team }
     func dir(_ team: String) -> String { teamsDir + "/" + team }
     func keyPath(_ team: String) -> String { dir(team) + "/private.key" }
     func enrolmentPath(_ team: String) -> String { dir(team) + "/enrolment.json" }
     func mapPath(_ team: String) -> String { dir(team) + "/map.json" }
 
     public func prepare() throws {
-        for d in [root, teamsDir] {
+        for (d, mode) in [(root, mode_t(0o711)), (teamsDir, 0o700), (rosRoot, 0o755)] {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: d, isDirectory: &isDir) {
                 guard isDir.boolValue else { throw AgentError("\(d) exists and is not a directory") }
-                // Keys live below: whatever made the directory, only its owner may look inside.
+                // Keys live below: whatever made the directory, only its owner may look inside
+                // (teams/ is 0700; the root only lets others through to ros/).
                 var st = stat()
                 if stat(d, &st) == 0, st.st_uid != geteuid() {
                     throw AgentError("\(d) belongs to uid \(st.st_uid), not to the agent's user: refusing to keep keys there")
                 }
-                chmod(d, 0o700)
+                chmod(d, mode)
                 continue
             }
             do {
-                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true, attributes: [.posixPermissions: NSNumber(value: mode)])
+                chmod(d, mode)  // the agent's umask is 077
             } catch {
                 throw AgentError("cannot create state directory \(d): \(error.localizedDescription) (run as root, or pass --state DIR)")
             }
@@ -106,6 +114,7 @@ public struct TeamStore: Sendable {
 
     public func remove(_ team: String) {
         try? FileManager.default.removeItem(atPath: dir(team))
+        try? FileManager.default.removeItem(atPath: rosDir(team))
     }
 }
 

@@ -20,6 +20,7 @@ public enum RosEnvironment {
             switch line {
             case .comment(let text): "# " + Escape.oneLine(text)
             case .export(let name, let value): "export \(name)=\(ShellWord.quote(value))"
+            case .unset(let name): "unset \(name)"
             }
         }.joined(separator: "\n") + "\n"
     }
@@ -27,6 +28,9 @@ public enum RosEnvironment {
     private enum Line {
         case comment(String)
         case export(String, String)
+        /// A variable this file has no value for: a shell that sourced an earlier version (or a
+        /// ROS default like ROS_MASTER_URI=http://localhost:11311) must not keep a stale one.
+        case unset(String)
     }
 
     private static func lines(_ c: RosContext) -> [Line] {
@@ -44,6 +48,7 @@ public enum RosEnvironment {
             out.append(.export("ROS_MASTER_URI", "http://\(master.address):\(rosMasterPort)"))
         } else {
             out.append(.comment("no ROS master is designated for team \(c.team): teamwire node set-ros-master \(c.team) NAME"))
+            out.append(.unset("ROS_MASTER_URI"))
         }
         out.append(.export("ROS_DOMAIN_ID", String(c.rosDomainID)))
         // SUBNET keeps multicast discovery on the local network and adds the static peers.
@@ -53,6 +58,7 @@ public enum RosEnvironment {
             out.append(.export("ROS_STATIC_PEERS", others.map(\.description).joined(separator: ";")))
         } else {
             out.append(.comment("ROS_STATIC_PEERS is not set: the team has \(others.count) other members, more than the \(maxStaticPeers) ROS 2 accepts; the CycloneDDS and Fast DDS files carry every peer"))
+            out.append(.unset("ROS_STATIC_PEERS"))
         }
         // CycloneDDS splits this variable at commas (several files or XML fragments), so the
         // directory must have none; spaces are fine. No percent-encoding: CycloneDDS takes the path as is.
@@ -71,13 +77,24 @@ public enum RosEnvironment {
         public var description: String { "line \(line): \(reason)" }
     }
 
-    /// Reads back what `render` writes: `export NAME=VALUE` lines whose value is bare or
-    /// single-quoted (a quoted value may span lines), `#` comments and blank lines. Anything else
-    /// is refused with its line number rather than guessed at: `teamwire exec` builds a child's
-    /// environment from this, and a shell would have run it differently.
+    /// The variables the file sets, in order (see `entries`).
     public static func parse(_ text: String) throws -> [(name: String, value: String)] {
+        try entries(text).compactMap { e in e.value.map { (name: e.name, value: $0) } }
+    }
+
+    /// The variables the file unsets, in order (see `entries`).
+    public static func unsetNames(_ text: String) throws -> [String] {
+        try entries(text).filter { $0.value == nil }.map(\.name)
+    }
+
+    /// Reads back what `render` writes: `export NAME=VALUE` lines whose value is bare or
+    /// single-quoted (a quoted value may span lines), `unset NAME` lines (value nil), `#`
+    /// comments and blank lines. Anything else is refused with its line number rather than
+    /// guessed at: `teamwire exec` builds a child's environment from this, and a shell would have
+    /// run it differently.
+    public static func entries(_ text: String) throws -> [(name: String, value: String?)] {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        var out: [(name: String, value: String)] = []
+        var out: [(name: String, value: String?)] = []
         var i = 0
         while i < lines.count {
             let number = i + 1
@@ -85,8 +102,16 @@ public enum RosEnvironment {
             let line = lines[i].drop { $0 == " " || $0 == "\t" }
             i += 1
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) || line.hasPrefix("#") { continue }
+            if line.hasPrefix("unset ") {
+                let name = line.dropFirst("unset ".count).trimmingBlanks()
+                guard ShellWord.isName(name) else {
+                    throw ParseError(line: number, reason: "`unset` takes one variable name")
+                }
+                out.append((name: String(name), value: nil))
+                continue
+            }
             guard line.hasPrefix("export ") else {
-                throw ParseError(line: number, reason: "expected `export NAME=VALUE`, a `#` comment or a blank line")
+                throw ParseError(line: number, reason: "expected `export NAME=VALUE`, `unset NAME`, a `#` comment or a blank line")
             }
             let assignment = line.dropFirst("export ".count).drop { $0 == " " || $0 == "\t" }
             guard let eq = assignment.firstIndex(of: "=") else {
@@ -115,5 +140,11 @@ public enum RosEnvironment {
             }
         }
         return out
+    }
+}
+
+extension Substring {
+    func trimmingBlanks() -> Substring {
+        drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed().reduce(into: Substring()) { $0.append($1) }
     }
 }

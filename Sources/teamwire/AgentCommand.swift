@@ -34,12 +34,20 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("wireguard-go"), help: ArgumentHelp("Path of wireguard-go (default: found on PATH).", valueName: "path"))
     var wireguardGo: String?
 
+    @Flag(name: .customLong("no-mdns"), help: "Do not publish members' names and the ROS master on the local avahi-daemon.")
+    var noMDNS = false
+
+    @Option(name: .customLong("ros-participants"), help: ArgumentHelp("DDS participants (ROS 2 processes) per member that the generated DDS files let discovery find.", valueName: "n"))
+    var rosParticipants = 32
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         guard BackendChoice(rawValue: backend) != nil else { throw ValidationError("--backend must be auto, kernel or userspace (got '\(backend)')") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        // CycloneDDS and Fast DDS probe every index on every peer: the range is each peer's cost.
+        guard (1...120).contains(rosParticipants) else { throw ValidationError("--ros-participants must be 1...120 (got \(rosParticipants))") }
     }
 
     func run() async throws {
@@ -65,7 +73,8 @@ struct AgentCommand: AsyncParsableCommand {
         }
         defer { close(lock) }
         do {
-            agent = try Agent(config: AgentConfig(stateDirectory: options.state, backend: choice, wireguardGo: wireguardGo), logger: logger) { why in
+            agent = try Agent(config: AgentConfig(stateDirectory: options.state, backend: choice, wireguardGo: wireguardGo,
+                                                 mdns: !noMDNS, rosParticipants: rosParticipants), logger: logger) { why in
                 stop.yield(why)
             }
         } catch {

@@ -28,8 +28,11 @@ final class Campus: @unchecked Sendable {
         } catch {
             // The logs say why; print them with the failure.
             for line in (try? c.lab(["status"]).out)?.split(separator: "\n") ?? [] { print("[\(c.lab)] \(line)") }
-            for (host, name) in [("coord", "coordinator")] + members.map({ ($0, "agent") }) {
-                if let log = try? c.lab(["log", host, name]).out, !log.isEmpty { print("--- \(host) \(name) log (tail)\n" + log.split(separator: "\n").suffix(40).joined(separator: "\n")) }
+            // Every process the test spawned (coordinator, agents, ROS, daemons): HOST-NAME.log.
+            let logs = ((try? FileManager.default.contentsOfDirectory(atPath: "/run/\(c.lab)/logs")) ?? []).sorted()
+            for file in logs where file.hasSuffix(".log") {
+                let log = (try? String(contentsOfFile: "/run/\(c.lab)/logs/\(file)", encoding: .utf8)) ?? ""
+                if !log.isEmpty { print("--- \(file) (tail)\n" + log.split(separator: "\n").suffix(40).joined(separator: "\n")) }
             }
             throw error
         }

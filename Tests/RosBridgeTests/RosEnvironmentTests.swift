@@ -43,11 +43,14 @@ struct RosEnvironmentTests {
         #expect(v.first { $0.name == "ROS_MASTER_URI" }?.value == "http://100.64.0.2:11311")
     }
 
-    @Test("no master, or a master that is no longer a member: no ROS_MASTER_URI, a comment saying how", arguments: [nil, "gone", "ROBOT2", ""])
-    func noMaster(master: String?) {
+    @Test("no master, or a master that is no longer a member: ROS_MASTER_URI unset, a comment saying how", arguments: [nil, "gone", "ROBOT2", ""])
+    func noMaster(master: String?) throws {
         let text = RosEnvironment.render(alpha(master: master))
-        #expect(!text.contains("ROS_MASTER_URI"))
+        #expect(!text.contains("export ROS_MASTER_URI"))
         #expect(lines(text)[4] == "# no ROS master is designated for team alpha: teamwire node set-ros-master alpha NAME")
+        // A shell that sourced the file while there was a master must not keep the stale one.
+        #expect(lines(text)[5] == "unset ROS_MASTER_URI")
+        #expect(try RosEnvironment.unsetNames(text) == ["ROS_MASTER_URI"])
         #expect(RosEnvironment.variables(alpha(master: master)).count == 8)
     }
 
@@ -74,13 +77,15 @@ struct RosEnvironmentTests {
     }
 
     @Test("32 other members are listed; 33 are not, and a comment says the DDS files carry them")
-    func peerLimit() {
+    func peerLimit() throws {
         let at = RosEnvironment.variables(bigTeam(33)).first { $0.name == "ROS_STATIC_PEERS" }?.value
         #expect(at?.split(separator: ";").count == 32)
         let over = RosEnvironment.render(bigTeam(34))
         #expect(!over.contains("ROS_STATIC_PEERS="))
         #expect(over.contains("# ROS_STATIC_PEERS is not set: the team has 33 other members, more than the 32 ROS 2 accepts; the CycloneDDS and Fast DDS files carry every peer\n"))
         #expect(!RosEnvironment.variables(bigTeam(34)).contains { $0.name == "ROS_STATIC_PEERS" })
+        #expect(over.contains("\nunset ROS_STATIC_PEERS\n"))
+        #expect(try RosEnvironment.unsetNames(over).contains("ROS_STATIC_PEERS"))
     }
 
     @Test("a directory with a trailing slash gives no doubled slash")
@@ -128,18 +133,10 @@ struct RosEnvironmentTests {
         try RosEnvironment.render(c).write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         // env -0 separates entries with NUL, so values with newlines survive.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", ". \"$1\" && exec env -0", "sh", file.path]
-        p.environment = ["PATH": "/usr/bin:/bin"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let r = try Command(args: ["/bin/sh", "-c", ". \"$1\" && exec env -0", "sh", file.path], environment: ["PATH": "/usr/bin:/bin"]).run()
+        #expect(r.status == 0)
         var seen: [String: String] = [:]
-        for entry in String(decoding: data, as: UTF8.self).split(separator: "\0") {
+        for entry in r.out.split(separator: "\0") {
             guard let eq = entry.firstIndex(of: "=") else { continue }
             seen[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
         }
@@ -155,12 +152,18 @@ struct RosEnvironmentTests {
         #expect(v.map(\.name) == ["A", "B", "C", "D", "E"])
         #expect(v.map(\.value) == ["1", "x y", "", "", "ab c'd"])
         #expect(try RosEnvironment.parse("").isEmpty)
+        let mixed = "export A=1\nunset B\n  unset C  \nexport D=2"
+        #expect(try RosEnvironment.parse(mixed).map(\.name) == ["A", "D"])
+        #expect(try RosEnvironment.unsetNames(mixed) == ["B", "C"])
+        #expect(try RosEnvironment.entries(mixed).map(\.name) == ["A", "B", "C", "D"])
         #expect(try RosEnvironment.parse("\n\n").isEmpty)
     }
 
     @Test("anything else is refused with its line number", arguments: [
         ("ROS_IP=1", 1, "expected `export NAME=VALUE`"),
-        ("# ok\n\nunset ROS_IP", 3, "expected `export NAME=VALUE`"),
+        ("# ok\n\nset ROS_IP", 3, "expected `export NAME=VALUE`"),
+        ("unset 1X", 1, "`unset` takes one variable name"),
+        ("unset A B", 1, "`unset` takes one variable name"),
         ("export ROS_IP", 1, "`export` without `=VALUE`"),
         ("export\tA=1", 1, "expected `export NAME=VALUE`"),
         ("export =1", 1, "is not a variable name"),

@@ -7,11 +7,14 @@ CYCLONEDDS_URI and FASTRTPS_DEFAULT_PROFILES_FILE:
 DDS processes read their peer file only when they start: start them after the agent has the
 overlay up (this launch waits for it with `teamwire join --wait`-like polling of `teamwire status`).
 """
+import os
+
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess, RegisterEventHandler
 from launch.event_handlers import OnProcessExit
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+
+NODES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nodes")
 
 
 def generate_launch_description():
@@ -24,7 +27,8 @@ def generate_launch_description():
     wait_for_overlay = ExecuteProcess(
         cmd=["sh", "-c", 'for i in $(seq 100); do teamwire status --state "$0" >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1', state],
         name="wait_for_overlay", output="screen")
-    talker = Node(package="demo_nodes_py", executable="talker", name="talker", output="screen")
+    # The package's rclpy talker (any ROS 2 node of the robot's goes here the same way).
+    talker = ExecuteProcess(cmd=["python3", os.path.join(NODES, "ros2_talker")], name="talker", output="screen")
     return LaunchDescription([
         DeclareLaunchArgument("state", default_value="/var/lib/teamwire", description="the agent's state directory"),
         agent,
