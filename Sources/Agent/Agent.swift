@@ -118,12 +118,18 @@ public actor Agent {
         do {
             let device = try TeamInterface.bringUp(e, key: key, prefix: map.team.prefix, backend: config.backend, wireguardGo: config.wireguardGo,
                                                    logDirectory: store.dir(e.team))
-            let client = NodeClient(coordinatorKey: e.coordinatorKey, endpoints: e.coordinatorEndpoints, privateKey: key, http: http)
-            let session = try TeamSession(store: store, enrolment: e, map: map, device: device, client: client, policy: config.policy, ros: ros,
-                                      logger: logger) { [weak self] team, why in
+            let makeClient: @Sendable (HTTPClient) -> NodeClient = { http in
+                NodeClient(coordinatorKey: e.coordinatorKey, endpoints: e.coordinatorEndpoints, privateKey: key, http: http)
+            }
+            let session = try TeamSession(store: store, enrolment: e, map: map, device: device, makeClient: makeClient, policy: config.policy,
+                                          ros: ros, logger: logger) { [weak self] team, why in
                 await self?.removed(team: team, reason: why)
             }
-            try await session.start()
+            do { try await session.start() } catch {
+                await session.stop(tearDown: false)
+                await session.closeConnections()
+                throw error
+            }
             sessions[e.team] = session
         } catch {
             // Leave nothing half-made behind; the enrolment stays, so `join` retries from it.
@@ -136,6 +142,7 @@ public actor Agent {
     func removed(team: String, reason: String) async {
         guard let s = sessions.removeValue(forKey: team) else { return }
         await s.stop(tearDown: true)
+        await s.closeConnections()
         ros.withdraw(team)
         store.remove(team)
         logger.warning("left team: removed by the coordinator", metadata: ["team": "\(team)", "reason": "\(reason)"])
@@ -154,6 +161,7 @@ public actor Agent {
         }
         await s.stop(tearDown: false)
         let failure = await s.leaveCoordinator()
+        await s.closeConnections()
         TeamInterface.tearDown(await s.interfaceName)
         ros.withdraw(team)
         store.remove(team)
@@ -170,7 +178,10 @@ public actor Agent {
 
     /// Stops the loops; interfaces stay up (tunnels outlive the agent, a restart adopts them).
     public func shutdown() async {
-        for s in sessions.values { await s.stop(tearDown: false) }
+        for s in sessions.values {
+            await s.stop(tearDown: false)
+            await s.closeConnections()
+        }
         ros.shutdown()
         try? await http.shutdown()
     }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CoordinatorClient
 import Foundation
 import Logging
@@ -14,7 +15,13 @@ import WireGuardControl
 actor TeamSession {
     let store: TeamStore
     private(set) var enrolment: Enrolment
-    let client: NodeClient
+    /// The coordinator client and its own connections: replaced when our address changes, since
+    /// a connection made from a vanished address hangs until it times out (a parked long poll
+    /// would miss every change for a minute).
+    private var client: NodeClient
+    private var http: HTTPClient
+    private let makeClient: @Sendable (HTTPClient) -> NodeClient
+    private var pollTask: Task<Void, Never>?
     let logger: Logger
     let policy: PathPolicy
     let prober = Prober()
@@ -45,12 +52,12 @@ actor TeamSession {
     var interfaceName: String { enrolment.interfaceName }
     var listenPort: UInt16 { enrolment.listenPort }
 
-    init(store: TeamStore, enrolment: Enrolment, map: MapUpdate, device: WireGuardDevice, client: NodeClient, policy: PathPolicy, ros: RosPublisher,
-         logger: Logger, onRemoved: @escaping @Sendable (String, String) async -> Void) throws {
+    init(store: TeamStore, enrolment: Enrolment, map: MapUpdate, device: WireGuardDevice, makeClient: @escaping @Sendable (HTTPClient) -> NodeClient,
+         policy: PathPolicy, ros: RosPublisher, logger: Logger, onRemoved: @escaping @Sendable (String, String) async -> Void) throws {
         self.store = store
         self.ros = ros
         self.enrolment = enrolment
-        self.client = client
+        self.makeClient = makeClient
         self.policy = policy
         self.onRemoved = onRemoved
         var l = logger
@@ -67,13 +74,16 @@ actor TeamSession {
             members[m.publicKey] = m
             paths[m.publicKey] = PathState(mode: settings.mode, now: now, policy: policy)
         }
+        // Last: nothing after this may throw (an HTTPClient must be shut down, never just dropped).
+        http = Self.newHTTPClient()
+        client = makeClient(http)
     }
 
     /// Applies the cached map to the device and starts the loops.
     func start() throws {
         try reconcileAll()
         publishRos()
-        tasks.append(Task { await self.pollLoop() })
+        pollTask = Task { await self.pollLoop() }
         tasks.append(Task { await self.pathLoop() })
         tasks.append(Task { await self.reportLoop() })
         tasks.append(Task { await self.signalLoop() })
@@ -84,6 +94,7 @@ actor TeamSession {
     func stop(tearDown: Bool) {
         stopped = true
         for t in tasks { t.cancel() }
+        pollTask?.cancel()
         sleeper?.cancel()
         tasks = []
         doorbell.disarm()
@@ -293,6 +304,7 @@ actor TeamSession {
             // source address, so WireGuard on the other side learns it without the coordinator.
             logger.info("local addresses changed", metadata: ["endpoints": "\(LocalEndpoints.candidates(port: listenPort))"])
             forgetSourceAddresses()
+            reconnectCoordinator()
             prober.probe(hub.address)
             for m in members.values { prober.probe(m.address) }
             active = true
@@ -316,6 +328,26 @@ actor TeamSession {
         do { try reconciler.device.apply(DeviceUpdate(peers: updates)) } catch {
             logger.error("cannot refresh peer endpoints after an address change", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Drops every connection to the coordinator (made from an address we may no longer have)
+    /// and parks a new long poll at once.
+    private func reconnectCoordinator() {
+        guard !stopped else { return }
+        let old = http
+        http = Self.newHTTPClient()
+        client = makeClient(http)
+        pollTask?.cancel()
+        pollTask = Task { await self.pollLoop() }
+        Task { try? await old.shutdown() }
+    }
+
+    static func newHTTPClient() -> HTTPClient {
+        // Fail fast when the coordinator is not there (AsyncHTTPClient would otherwise retry
+        // refused connections until the request's deadline).
+        var c = HTTPClient.Configuration()
+        c.timeout.connect = .seconds(3)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
     }
 
     /// Members tell us through the hub when their path to us changed (see PathSignal).
@@ -405,6 +437,12 @@ actor TeamSession {
     }
 
     /// Tells the coordinator this node leaves (best effort, short).
+    /// Closes the coordinator connections; call once the session is stopped (and, when leaving,
+    /// after `leaveCoordinator`).
+    func closeConnections() async {
+        try? await http.shutdown()
+    }
+
     func leaveCoordinator() async -> String? {
         do {
             try await client.leave()

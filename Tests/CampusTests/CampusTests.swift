@@ -100,6 +100,25 @@ struct CampusTests {
         }
     }
 
+    /// After roaming, changes still arrive at once: the long poll parked on a connection from
+    /// the vanished address is dropped and parked again from the new one.
+    @Test func roamingKeepsTheMapLive() async throws {
+        try await Campus.with("m") { c in
+            try await c.join(["robot1", "robot2"])
+            let r1 = try c.overlay("robot1")
+            try c.spawn("robot2", "ping", ["ping", "-n", "-i", "0.2", "-W", "1", r1.description])
+            try await Task.sleep(for: .seconds(1))
+            try c.roam("robot2", to: "B")
+            try await c.until("robot2 reaches robot1 from its new subnet", timeout: 10) { try c.ping("robot2", r1, wait: 1) }
+            let start = Date()
+            try c.tw("coord", ["node", "set-ros-master", "iris", "robot1"])
+            try await c.until("the change reaches the roamed robot", timeout: 5) {
+                try c.tw("robot2", ["env"]).out.contains("export ROS_MASTER_URI=http://\(r1):11311")
+            }
+            print("a change reached robot2 \(Int(Date().timeIntervalSince(start) * 1000)) ms after roaming")
+        }
+    }
+
     /// The coordinator goes away: tunnels carry on, a rebooted robot comes back from its
     /// cache, and changes made once it returns reach everyone.
     @Test func coordinatorOutage() async throws {
