@@ -7,13 +7,13 @@ import TeamwireCore
 /// wrote (`teamwire exec` / `teamwire env`).
 extension CampusTests {
     /// ROS 1: the launch example on the master robot (it starts the agent too), a publisher on
-    /// robot2 and a subscriber on robot3 behind NAT; with client isolation on, through the hub.
+    /// robot2 and a subscriber on the laptop; with client isolation on, through the hub.
     @Test func ros1AcrossTheOverlay() async throws {
         try await Campus.with("r") { c in
-            try await c.join(["robot1", "robot2", "robot3"])
+            try await c.join(["robot1", "robot2", "laptop"])
             try c.tw("coord", ["node", "set-ros-master", "iris", "robot1"])
             let master = try c.overlay("robot1")
-            for h in ["robot1", "robot2", "robot3"] {
+            for h in ["robot1", "robot2", "laptop"] {
                 try await c.until("\(h)'s env names the master", timeout: 5) {
                     try c.tw(h, ["env"]).out.contains("export ROS_MASTER_URI=http://\(master):11311")
                 }
@@ -30,17 +30,17 @@ extension CampusTests {
             try c.spawn("robot1", "roslaunch", c.rosCommand(["roslaunch", "teamwire_ros", "robot.launch"]))
             try await c.until("roslaunch started robot1's agent", timeout: 30) { try c.tw("robot1", ["status"], check: false).status == 0 }
             try c.spawn("robot2", "pub", c.rosCommand(["rostopic", "pub", "-r", "5", "/chatter", "std_msgs/String", "data: hi-from-robot2"]))
-            try c.spawn("robot3", "echo", c.rosCommand(["rostopic", "echo", "/chatter"]))
-            try await c.until("robot3 hears robot2", timeout: 40) { c.log("robot3", "echo").contains("hi-from-robot2") }
-            try await c.until("robot3 hears robot1's launch talker", timeout: 20) { c.log("robot3", "echo").contains("hello from \(master)") }
+            try c.spawn("laptop", "echo", c.rosCommand(["rostopic", "echo", "/chatter"]))
+            try await c.until("the laptop hears robot2", timeout: 40) { c.log("laptop", "echo").contains("hi-from-robot2") }
+            try await c.until("the laptop hears robot1's launch talker", timeout: 20) { c.log("laptop", "echo").contains("hello from \(master)") }
             try await c.until("robot1's launch listener hears robot2", timeout: 20) { c.log("robot1", "roslaunch").contains("hi-from-robot2") }
 
-            // Client isolation: robot2 and robot3 reach each other only through the hub.
+            // Client isolation: robot2 and the laptop reach each other only through the hub.
             try c.isolation(true)
-            try await c.until("robot2 → robot3 goes via the hub", timeout: 15) { try c.path("robot2", to: "robot3") == .relay }
-            try c.spawn("robot3", "echo2", c.rosCommand(["rostopic", "echo", "/chatter"]))
-            try await c.until("a new subscriber on robot3 hears robot2 through the hub", timeout: 40) {
-                c.log("robot3", "echo2").contains("hi-from-robot2")
+            try await c.until("robot2 → laptop goes via the hub", timeout: 15) { try c.path("robot2", to: "laptop") == .relay }
+            try c.spawn("laptop", "echo2", c.rosCommand(["rostopic", "echo", "/chatter"]))
+            try await c.until("a new subscriber on the laptop hears robot2 through the hub", timeout: 40) {
+                c.log("laptop", "echo2").contains("hi-from-robot2")
             }
         }
     }
@@ -139,25 +139,25 @@ extension Campus {
 
 extension CampusTests {
     /// ROS 2 (rclpy on Fast DDS 2.14, from PyPI) across the overlay under client isolation: with
-    /// the generated Fast DDS profile the listener on robot1 hears robot3's talker (behind NAT,
-    /// via the hub); with ROS 2's defaults (multicast discovery) it hears nothing.
+    /// the generated Fast DDS profile the listener on robot1 hears robot2's talker (via the hub);
+    /// with ROS 2's defaults (multicast discovery) it hears nothing.
     @Test func ros2AcrossTheOverlay() async throws {
         try await Campus.with("2") { c in
-            try await c.join(["robot1", "robot3"])
+            try await c.join(["robot1", "robot2"])
             try c.isolation(true)
             let domain = try #require(try c.tw("robot1", ["env"]).out.split(separator: "\n")
                 .first { $0.hasPrefix("export ROS_DOMAIN_ID=") }?.split(separator: "=").last.map(String.init))
             // Defaults, same domain: nobody found.
             try c.spawn("robot1", "bare-listener", Campus.ros2(["ROS_DOMAIN_ID=\(domain)"], "ros2_listener"))
-            try c.spawn("robot3", "bare-talker", Campus.ros2(["ROS_DOMAIN_ID=\(domain)"], "ros2_talker", "bare"))
+            try c.spawn("robot2", "bare-talker", Campus.ros2(["ROS_DOMAIN_ID=\(domain)"], "ros2_talker", "bare"))
             try await Task.sleep(for: .seconds(8))
             #expect(!c.log("robot1", "bare-listener").contains("heard:"), "ROS 2 defaults found a peer across WireGuard:\n\(c.log("robot1", "bare-listener"))")
             try c.stop("robot1", "bare-listener")
-            try c.stop("robot3", "bare-talker")
+            try c.stop("robot2", "bare-talker")
             // With the team's environment (FASTRTPS_DEFAULT_PROFILES_FILE, ROS_STATIC_PEERS).
             try c.spawn("robot1", "listener", [Campus.binary, "exec", "--"] + Campus.ros2([], "ros2_listener"))
-            try c.spawn("robot3", "talker", [Campus.binary, "exec", "--"] + Campus.ros2([], "ros2_talker", "hi-from-robot3"))
-            try await c.until("robot1 hears robot3 over ROS 2", timeout: 30) { c.log("robot1", "listener").contains("heard: hi-from-robot3") }
+            try c.spawn("robot2", "talker", [Campus.binary, "exec", "--"] + Campus.ros2([], "ros2_talker", "hi-from-robot2"))
+            try await c.until("robot1 hears robot2 over ROS 2", timeout: 30) { c.log("robot1", "listener").contains("heard: hi-from-robot2") }
         }
     }
 }
