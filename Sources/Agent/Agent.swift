@@ -44,13 +44,17 @@ public actor Agent {
         self.store = TeamStore(root: config.stateDirectory)
         self.logger = logger
         self.onLastTeamRemoved = onLastTeamRemoved
-        // Fail fast when the coordinator is not there (AsyncHTTPClient would otherwise retry
-        // refused connections until the request's deadline).
-        var c = HTTPClient.Configuration()
-        c.timeout.connect = .seconds(3)
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
+        self.http = Self.coordinatorHTTPClient()
         try store.prepare()
         ros = RosPublisher(store: store, mdns: config.mdns, participantsPerHost: config.rosParticipants, logger: logger)
+    }
+
+    /// An HTTP client for the coordinator that fails fast when it is not there (AsyncHTTPClient
+    /// would otherwise retry refused connections until the request's deadline).
+    static func coordinatorHTTPClient() -> HTTPClient {
+        var c = HTTPClient.Configuration()
+        c.timeout.connect = .seconds(3)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
     }
 
     /// Brings every cached team up from disk, without the coordinator: a robot rebooted while

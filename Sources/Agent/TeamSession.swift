@@ -75,7 +75,7 @@ actor TeamSession {
             paths[m.publicKey] = PathState(mode: settings.mode, now: now, policy: policy)
         }
         // Last: nothing after this may throw (an HTTPClient must be shut down, never just dropped).
-        http = Self.newHTTPClient()
+        http = Agent.coordinatorHTTPClient()
         client = makeClient(http)
     }
 
@@ -335,19 +335,11 @@ actor TeamSession {
     private func reconnectCoordinator() {
         guard !stopped else { return }
         let old = http
-        http = Self.newHTTPClient()
+        http = Agent.coordinatorHTTPClient()
         client = makeClient(http)
         pollTask?.cancel()
         pollTask = Task { await self.pollLoop() }
         Task { try? await old.shutdown() }
-    }
-
-    static func newHTTPClient() -> HTTPClient {
-        // Fail fast when the coordinator is not there (AsyncHTTPClient would otherwise retry
-        // refused connections until the request's deadline).
-        var c = HTTPClient.Configuration()
-        c.timeout.connect = .seconds(3)
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
     }
 
     /// Members tell us through the hub when their path to us changed (see PathSignal).

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TeamwireCore
+import TestSupport
 
 /// What a user sees when something is wrong: one clear line, exit status 1, nothing changed.
 extension CampusTests {

@@ -1,5 +1,6 @@
 import Foundation
 import TeamwireCore
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -143,38 +144,4 @@ final class Campus: @unchecked Sendable {
         }
         return repo + "/.build/debug/teamwire"
     }()
-}
-
-struct LabError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
-
-/// Runs a command to completion, output to a file. posix_spawn and waitpid rather than
-/// Foundation's Process, whose exit monitoring was seen to miss a child that had exited.
-@discardableResult
-func run(_ args: [String], env: [String: String] = [:], check: Bool = true) throws -> (status: Int32, out: String) {
-    let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("campus-\(UUID().uuidString)").path
-    defer { unlink(outPath) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }.map { "\($0)=\($1)" }
-    let argv = (["/usr/bin/env"] + args).map { strdup($0) } + [nil]
-    let envp = environment.map { strdup($0) } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp)
-    guard rc == 0 else { throw LabError("cannot run \(args.joined(separator: " ")): \(String(cString: strerror(rc)))") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-    let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-    if check, code != 0 {
-        throw LabError("\(args.joined(separator: " ")) failed (\(code)): \(out)")
-    }
-    return (code, out)
 }

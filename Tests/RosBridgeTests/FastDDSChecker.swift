@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A small C++ program built during the tests against Debian's Fast DDS (libfastrtps-dev): it
 /// loads a profiles file the way ROS 2 does (the default-profiles environment variable, then

@@ -1,58 +1,19 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import TestSupport
 
 /// Runs programs for the tests against real DDS implementations. The library under test never
-/// runs anything; only these tests do. posix_spawn and waitpid rather than Foundation's Process,
-/// whose exit monitoring was seen to miss a child that had exited (CampusTests).
+/// runs anything; only these tests do.
 struct Command {
     var args: [String]
     var environment: [String: String] = [:]
 
-    /// Started in the background, output (stdout and stderr) collected in a temporary file so
-    /// that a chatty program never blocks on a full pipe.
-    final class Running: @unchecked Sendable {
-        let pid: pid_t
-        let outPath: String
-        init(pid: pid_t, outPath: String) { self.pid = pid; self.outPath = outPath }
-
-        func wait() -> (status: Int32, out: String) {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-            let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-            unlink(outPath)
-            return (code, out)
-        }
-    }
-
-    func start() throws -> Running {
-        let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("rosbridge-\(UUID().uuidString).out").path
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let env = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"].merging(environment) { $1 }.map { "\($0)=\($1)" }
-        let argv = (["/usr/bin/env"] + args).map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp)
-        guard rc == 0 else { throw LabError("cannot run \(args.joined(separator: " ")): \(String(cString: strerror(rc)))") }
-        return Running(pid: pid, outPath: outPath)
+    /// Started in the background with a plain PATH and `environment`.
+    func start() throws -> ChildProcess {
+        try ChildProcess.start(args, environment: ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"].merging(environment) { $1 })
     }
 
     @discardableResult
     func run() throws -> (status: Int32, out: String) { try start().wait() }
-}
-
-struct LabError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
 }
 
 /// Two network namespaces standing in for two members: a veth pair whose ends carry the team
