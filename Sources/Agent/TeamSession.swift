@@ -273,28 +273,31 @@ actor TeamSession {
             logger.error("cannot read \(interfaceName)", metadata: ["error": "\(error)"])
             return policy.tick * 5
         }
-        let hubNow = reconciler.peers[hub.publicKey].map { PeerCounters(rx: $0.rxBytes, tx: $0.txBytes) }
+        let hubNow = reconciler.peers[hub.publicKey].map(Self.counters)
         var active = rang || (hubCounters != nil && hubNow != nil && hubNow != hubCounters)
         hubCounters = hubNow
         rang = false
         var changed = false
         var news: [(PathSignalMessage.Kind, IPv4Address)] = []
+        var restart: [PublicKey] = []
         for (k, m) in members {
-            let peer = reconciler.peers[k]
-            let counters = peer.map { PeerCounters(rx: $0.rxBytes, tx: $0.txBytes) }
             let was = paths[k]!.phase
-            let action = paths[k]!.step(counters, candidates: m.endpointCandidates.count, mode: settings.mode, now: now, policy: policy)
+            let action = paths[k]!.step(reconciler.peers[k].map(Self.counters), candidates: m.endpointCandidates.count, mode: settings.mode, now: now, policy: policy)
             if action.probe { prober.probe(m.address) }
+            if action.restart { restart.append(k) }
             if action.changed {
                 changed = true
-                if was == .direct, paths[k]!.path == .relay { news.append((.relay, m.address)) }
+                // A failed trial is news too: the member may be direct to us on a path that only
+                // carries its packets to us, never ours back.
+                if paths[k]!.phase.isRelay, !was.isRelay { news.append((.relay, m.address)) }
                 if was != .direct, paths[k]!.path == .direct { news.append((.direct, m.address)) }
                 logger.info("path", metadata: ["member": "\(m.name)", "path": "\(paths[k]!.path.rawValue)", "trial": "\(paths[k]!.isTrial)"])
             }
             active = active || action.active
         }
         if changed || reconciler.peers[hub.publicKey] == nil {
-            do { try reconcileAll() } catch { logger.error("cannot apply paths to \(interfaceName)", metadata: ["error": "\(error)"]) }
+            // Re-created peers start their trial with a handshake of their own.
+            do { try reconciler.update(upserting: [], removing: restart); try reconcileAll() } catch { logger.error("cannot apply paths to \(interfaceName)", metadata: ["error": "\(error)"]) }
         }
         // Tell those members through the hub: one that lost us stops answering on the dead
         // path; one we now reach directly looks at once instead of at its next idle look.
@@ -312,6 +315,10 @@ actor TeamSession {
         }
         if active { doorbell.disarm() }
         return nextPathCheck(states: paths.values, activeNow: active, now: now, policy: policy) - now
+    }
+
+    static func counters(_ p: PeerState) -> PeerCounters {
+        PeerCounters(rx: p.rxBytes, tx: p.txBytes, handshake: p.lastHandshake.map { $0.seconds &* 1_000_000_000 &+ $0.nanoseconds } ?? 0)
     }
 
     /// The doorbell rang: traffic started; look now.

@@ -31,13 +31,19 @@ public struct PathPolicy: Sendable, Equatable {
     public static let standard = PathPolicy()
 }
 
-/// Transfer counters of one WireGuard peer.
+/// Transfer counters of one WireGuard peer, and when its latest handshake completed.
 public struct PeerCounters: Sendable, Equatable {
     public var rx: UInt64
     public var tx: UInt64
-    public init(rx: UInt64, tx: UInt64) {
+    /// Wall-clock nanoseconds of the latest completed handshake; 0 if none. A completed handshake
+    /// proves packets crossed both ways (the initiator got the answer, the responder the first
+    /// packet of the session). Received bytes alone do not: they may be the member's handshake
+    /// initiations, which keep arriving when every answer to them is lost.
+    public var handshake: Int64
+    public init(rx: UInt64, tx: UInt64, handshake: Int64 = 0) {
         self.rx = rx
         self.tx = tx
+        self.handshake = handshake
     }
 }
 
@@ -49,8 +55,12 @@ public struct PeerCounters: Sendable, Equatable {
 /// each tick through the tunnel (a datagram to a closed port on the member's overlay address, so the
 /// member's kernel answers with an ICMP error the same way back); after `failAfter` without an
 /// answer the member goes to relay. From relay, direct is retried with backoff by a trial that
-/// points the peer at the next endpoint candidate and turns keepalive on. Anything received
-/// directly, in any phase, makes the path direct again: both ends then agree quickly.
+/// re-creates the peer at the next endpoint candidate with keepalive on, so the trial starts
+/// with a handshake of its own. Off the direct path, anything received directly together with a
+/// handshake completed since the path left direct makes it direct again: both ends then agree
+/// quickly. Received bytes without a new handshake do not: on a one-way path (our answers are
+/// lost) the member's handshake initiations still arrive, and following them would send our
+/// traffic where it is dropped.
 public struct PathState: Sendable, Equatable {
     public enum Phase: Sendable, Equatable {
         case direct
@@ -58,6 +68,11 @@ public struct PathState: Sendable, Equatable {
         case trial(until: Double)
         /// Through the hub; next trial at `retryAt`.
         case relay(retryAt: Double)
+
+        public var isRelay: Bool {
+            if case .relay = self { return true }
+            return false
+        }
     }
 
     public var phase: Phase
@@ -75,6 +90,8 @@ public struct PathState: Sendable, Equatable {
     public var counters: PeerCounters?
     /// Set the peer's endpoint to candidate `candidate` at the next apply.
     public var pinEndpoint: Bool
+    /// The latest handshake when the path last left direct: the way back needs a newer one.
+    public var handshakeMark: Int64 = 0
 
     public init(mode: PathMode, now: Double, policy: PathPolicy = .standard) {
         backoff = policy.firstRetry
@@ -107,6 +124,9 @@ public struct PathState: Sendable, Equatable {
         public var changed = false
         /// Counters moved: traffic flows, keep ticking fast.
         public var active = false
+        /// Re-create the member's peer before applying it: a trial starts a handshake of its
+        /// own (a live session would only carry a keepalive one way). Its counters start at zero.
+        public var restart = false
     }
 
     /// Advances the state with the counters just read. `candidates` is how many endpoint
@@ -165,7 +185,7 @@ public struct PathState: Sendable, Equatable {
                 action.probe = true
             }
         case (_, .trial(let until)):
-            if grewRx {
+            if grewRx && c.handshake > handshakeMark {
                 becomeDirect(policy: policy)
                 action.changed = true
             } else if now >= until {
@@ -174,7 +194,7 @@ public struct PathState: Sendable, Equatable {
                 action.changed = true
             }
         case (_, .relay(let retryAt)):
-            if grewRx {
+            if grewRx && c.handshake > handshakeMark {
                 becomeDirect(policy: policy)
                 action.changed = true
             } else if now >= retryAt {
@@ -182,6 +202,8 @@ public struct PathState: Sendable, Equatable {
                     phase = .trial(until: now + policy.trialWindow)
                     pinEndpoint = true
                     action.changed = true
+                    action.restart = true
+                    counters = PeerCounters(rx: 0, tx: 0)
                 } else {
                     // Nothing to try: wait as if the trial had failed (candidatesChanged ends the wait).
                     fail(now: now, policy: policy)
@@ -197,6 +219,7 @@ public struct PathState: Sendable, Equatable {
     public mutating func peerChoseRelay(mode: PathMode, now: Double, policy: PathPolicy = .standard) -> Bool {
         guard mode == .auto, phase == .direct else { return false }
         unansweredSince = nil
+        handshakeMark = max(handshakeMark, counters?.handshake ?? 0)
         // What arrived directly before the signal (up to an idle tick ago) says nothing about the
         // path now: the next reading is a baseline, or it would take the path straight back.
         counters = nil
@@ -217,6 +240,7 @@ public struct PathState: Sendable, Equatable {
 
     private mutating func fail(now: Double, policy: PathPolicy) {
         phase = .relay(retryAt: now + backoff)
+        handshakeMark = max(handshakeMark, counters?.handshake ?? 0)
         backoff = min(backoff * 2, policy.maxRetry)
         pinEndpoint = false
     }

@@ -77,6 +77,35 @@ struct CampusTests {
         }
     }
 
+    /// A path that works one way only: a firewall in front of the NAT box drops what robot2
+    /// sends to robot3's outside address, while robot3's packets still reach robot2. robot3's
+    /// handshake initiations keep arriving at robot2, but no handshake ever completes, so neither
+    /// end may call the path direct: both use the hub and traffic flows both ways. (Before, robot2
+    /// went direct on the initiations alone and everything it sent to robot3 was dropped.)
+    @Test func oneWayPathStaysOnTheHub() async throws {
+        try await Campus.with("o") { c in
+            try c.exec("nat", ["nft", "add table ip oneway"])
+            try c.exec("nat", ["nft", "add chain ip oneway pre { type filter hook prerouting priority -300 ; }"])
+            try c.exec("nat", ["nft", "add rule ip oneway pre ip saddr 192.0.2.12 drop"])
+            try await c.join(["robot2", "robot3"])
+            let r2 = try c.overlay("robot2"), r3 = try c.overlay("robot3")
+            try c.spawn("robot2", "ping", ["ping", "-n", "-D", "-i", "0.2", r3.description])
+            // Past robot3's first trials (at join, then 2 s and 4 s later), each of which sends
+            // robot2 handshake initiations.
+            try await Task.sleep(for: .seconds(12))
+            try c.stop("robot2", "ping", signal: "INT")
+            let log = c.log("robot2", "ping")
+            let answered = log.split(separator: "\n").filter { $0.contains("bytes from") }.count
+            let window = Self.lossWindow(log)
+            print("one-way path: robot2 -> robot3 \(answered) answers in 12 s; longest gap \(String(format: "%.2f", window)) s")
+            #expect(answered >= 50, "\(log)")
+            #expect(window < 2)
+            #expect(try c.path("robot2", to: "robot3") == .relay)
+            #expect(try c.path("robot3", to: "robot2") == .relay)
+            #expect(try c.ping("robot3", r2))
+        }
+    }
+
     /// A robot moves to another subnet mid-stream; its traffic recovers without the coordinator's help.
     @Test func roamingRecovers() async throws {
         try await Campus.with("r") { c in

@@ -64,8 +64,15 @@ extension CampusTests {
         try await Campus.with("d") { c in
             try await c.join(["robot1", "robot2"])
             // Campus Wi-Fi: no multicast and no traffic between clients; robot to robot goes via the hub.
+            // (An idle direct path fails only once something is sent on it: a ping does that.)
+            let r1 = try c.overlay("robot1")
+            try await c.until("robot1 and robot2 are direct", timeout: 10) {
+                try c.path("robot1", to: "robot2") == .direct && c.path("robot2", to: "robot1") == .direct
+            }
             try c.isolation(true)
-            try await c.until("robot2 → robot1 goes via the hub", timeout: 15) { try c.path("robot2", to: "robot1") == .relay }
+            try await c.until("robot2 reaches robot1 via the hub", timeout: 15) {
+                try c.ping("robot2", r1, wait: 1) && c.path("robot2", to: "robot1") == .relay
+            }
             // Multicast defaults find nobody (WireGuard carries no multicast): the ping side gives up.
             try c.spawn("robot1", "pong0", ["ddsperf", "-D", "30", "pong"])
             let bare = try c.exec("robot2", Campus.ddsPing(wait: 6), check: false)

@@ -10,6 +10,8 @@ private struct Link {
     let policy: PathPolicy
     var rx: UInt64 = 1_000
     var tx: UInt64 = 1_000
+    /// Latest completed handshake, ns (0: none).
+    var handshake: Int64 = 0
     var now: Double
 
     init(_ mode: PathMode = .auto, candidates: Int = 2, at now: Double = 0, policy: PathPolicy = .standard) {
@@ -20,13 +22,18 @@ private struct Link {
         self.now = now
     }
 
-    /// Moves the clock to `t`, adds to the counters, and reads them.
+    /// Moves the clock to `t`, adds to the counters, and reads them. What arrives completes a
+    /// handshake unless `oneWay` (the member's initiations, whose answers are lost).
     @discardableResult
-    mutating func read(at t: Double, rx dr: UInt64 = 0, tx dt: UInt64 = 0) -> PathState.Action {
+    mutating func read(at t: Double, rx dr: UInt64 = 0, tx dt: UInt64 = 0, oneWay: Bool = false) -> PathState.Action {
         now = t
         rx += dr
         tx += dt
-        return state.step(PeerCounters(rx: rx, tx: tx), candidates: candidates, mode: mode, now: t, policy: policy)
+        if dr > 0, !oneWay { handshake = Int64(t * 1e9) + 1_700_000_000_000_000_000 }
+        let action = state.step(PeerCounters(rx: rx, tx: tx, handshake: handshake), candidates: candidates, mode: mode, now: t, policy: policy)
+        // The agent re-creates the peer: its counters and handshake start again.
+        if action.restart { resetCounters() }
+        return action
     }
 
     /// The peer is not on the device at `t`.
@@ -40,6 +47,7 @@ private struct Link {
     mutating func resetCounters(rx: UInt64 = 0, tx: UInt64 = 0) {
         self.rx = rx
         self.tx = tx
+        handshake = 0
     }
 
     var deadline: Double { state.deadline(now: now, policy: policy) }
@@ -197,6 +205,74 @@ struct PathSelectionTests {
         let b = l.read(at: 3)
         #expect(!b.active && !b.probe && !b.changed)
         #expect(l.state.unansweredSince == nil)
+    }
+
+    // MARK: a one-way path never counts as direct
+
+    @Test("the member's handshake initiations alone never make a trial or a relayed path direct")
+    func oneWayInitiations() {
+        var l = Link(.auto, at: 0)
+        l.read(at: 0)
+        // Its initiations arrive (148 B each); our answers are lost, so no handshake completes.
+        for t in stride(from: 1.0, through: 3.0, by: 1) { l.read(at: t, rx: 148, tx: 92, oneWay: true) }
+        #expect(l.state.path == .relay)
+        #expect(l.retryAt == 5)
+        l.read(at: 4, rx: 148, oneWay: true)
+        #expect(l.retryAt == 5, "still waiting on the hub")
+        // Its trials go on arriving the same way, ours too: relay, with backoff, throughout.
+        var t = 5.0
+        while t < 120 {
+            l.read(at: t, rx: 148, tx: 148, oneWay: true)
+            #expect(l.state.path == .relay, "at \(t)")
+            t += 1
+        }
+        // Once a handshake completes, the path is direct.
+        l.read(at: t, rx: 92)
+        #expect(l.state.path == .direct)
+    }
+
+    @Test("a retry re-creates the peer, so the trial starts with a handshake of its own")
+    func retryRestartsThePeer() {
+        var l = Link.direct()
+        let failed = l.failDirect()
+        let r = l.retryAt!
+        #expect(r == failed + 2)
+        let a = l.read(at: r)
+        #expect(a.restart && a.changed && l.state.isTrial && l.state.pinEndpoint)
+        #expect(l.state.counters == PeerCounters(rx: 0, tx: 0), "the re-created peer counts from zero")
+        // Its first answer already shows (the trial's handshake completed before the next look).
+        let b = l.read(at: r + 0.4, rx: 92, tx: 148)
+        #expect(b.changed && !b.restart)
+        #expect(l.state.phase == .direct)
+        // Only a retry from relay restarts: a failed trial does not.
+        var m = Link(.auto, at: 0)
+        m.read(at: 0)
+        let c = m.read(at: 3)
+        #expect(!c.restart)
+        #expect(m.state.path == .relay)
+    }
+
+    @Test("after a failure, traffic on the old session is not a way back: a new handshake is")
+    func staleSessionIsNotDirect() {
+        var l = Link.direct()
+        let before = l.handshake
+        l.failDirect()
+        #expect(l.state.handshakeMark == before)
+        // The member still sends to us directly on the session it has (it may not know yet).
+        l.read(at: l.now + 0.5, rx: 5_000, oneWay: true)
+        #expect(l.state.path == .relay)
+        // The same after the member says it moved to the hub.
+        var m = Link.direct()
+        m.read(at: 5, rx: 92)
+        let mark = m.handshake
+        let switched = m.state.peerChoseRelay(mode: .auto, now: 5.5)
+        #expect(switched)
+        #expect(m.state.handshakeMark == mark)
+        m.read(at: 5.6)
+        m.read(at: 6, rx: 2_000, oneWay: true)
+        #expect(m.state.path == .relay)
+        m.read(at: 6.5, rx: 92)
+        #expect(m.state.path == .direct, "a handshake completed after the failure")
     }
 
     // MARK: anything received directly makes the path direct
@@ -958,8 +1034,7 @@ struct PathSelectionTests {
     func resetInTrialAndRelay() {
         var l = Link(.auto, at: 0)
         l.read(at: 0)
-        l.rx += 5_000
-        l.read(at: 0.5)
+        l.read(at: 0.5, rx: 5_000)
         #expect(l.state.phase == .direct)
         let failed = l.failDirect()
         #expect(l.state.path == .relay)
