@@ -265,6 +265,10 @@ actor TeamSession {
     /// seconds until the next look.
     func tick() -> Double {
         let now = Self.now()
+        // The doorbell stood armed since the last look and did not ring: no packet crossed the
+        // interface, so whatever moved the counters was WireGuard's own keepalives and
+        // handshakes. That is no reason to look again in a tick (it would double every idle wake-up).
+        let watched = doorbell.isArmed && !rang
         // Armed before the counters are read, so no packet slips between the look and the sleep.
         if let why = doorbell.arm(ring: { [weak self] in Task { await self?.wake() } }) {
             logger.warning("no traffic doorbell; the start of traffic is noticed at the next idle look", metadata: ["error": "\(why)"])
@@ -274,7 +278,7 @@ actor TeamSession {
             return policy.tick * 5
         }
         let hubNow = reconciler.peers[hub.publicKey].map(Self.counters)
-        var active = rang || (hubCounters != nil && hubNow != nil && hubNow != hubCounters)
+        var active = rang || (!watched && hubCounters != nil && hubNow != nil && hubNow != hubCounters)
         hubCounters = hubNow
         rang = false
         var changed = false
@@ -282,7 +286,8 @@ actor TeamSession {
         var restart: [PublicKey] = []
         for (k, m) in members {
             let was = paths[k]!.phase
-            let action = paths[k]!.step(reconciler.peers[k].map(Self.counters), candidates: m.endpointCandidates.count, mode: settings.mode, now: now, policy: policy)
+            let action = paths[k]!.step(reconciler.peers[k].map(Self.counters), candidates: m.endpointCandidates.count, mode: settings.mode,
+                                        now: now, policy: policy, quiet: watched)
             if action.probe { prober.probe(m.address) }
             if action.restart { restart.append(k) }
             if action.changed {
@@ -293,7 +298,7 @@ actor TeamSession {
                 if was != .direct, paths[k]!.path == .direct { news.append((.direct, m.address)) }
                 logger.info("path", metadata: ["member": "\(m.name)", "path": "\(paths[k]!.path.rawValue)", "trial": "\(paths[k]!.isTrial)"])
             }
-            active = active || action.active
+            active = active || (action.active && !watched)
         }
         if changed || reconciler.peers[hub.publicKey] == nil {
             // Re-created peers start their trial with a handshake of their own.

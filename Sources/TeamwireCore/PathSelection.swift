@@ -130,8 +130,10 @@ public struct PathState: Sendable, Equatable {
     }
 
     /// Advances the state with the counters just read. `candidates` is how many endpoint
-    /// candidates the member has.
-    public mutating func step(_ c: PeerCounters?, candidates: Int, mode: PathMode, now: Double, policy: PathPolicy = .standard) -> Action {
+    /// candidates the member has. `quiet`: no packet crossed the interface since the last step
+    /// (the agent's doorbell stood armed), so the counters moved only by WireGuard's own
+    /// keepalives and handshakes.
+    public mutating func step(_ c: PeerCounters?, candidates: Int, mode: PathMode, now: Double, policy: PathPolicy = .standard, quiet: Bool = false) -> Action {
         var action = Action()
         let prev = counters
         counters = c
@@ -161,6 +163,13 @@ public struct PathState: Sendable, Equatable {
             // Nothing sent since the member was last heard from: nothing to judge.
             guard c.tx > txAtAlive else {
                 unansweredSince = nil
+                return action
+            }
+            // Only our keepalive went out. The member's keepalives arrive as often, but its timer
+            // and our looks drift apart, so one look in a few sees ours and not yet its own:
+            // probing then would add wake-ups to an idle tunnel. Judge once none arrived for
+            // longer than two of its intervals (traffic, when it starts, is judged at once).
+            if quiet, unansweredSince == nil, let alive = lastAlive, now - alive < 2 * Double(policy.keepalive) + policy.idleTick / 2 {
                 return action
             }
             guard let since = unansweredSince else {

@@ -25,12 +25,12 @@ private struct Link {
     /// Moves the clock to `t`, adds to the counters, and reads them. What arrives completes a
     /// handshake unless `oneWay` (the member's initiations, whose answers are lost).
     @discardableResult
-    mutating func read(at t: Double, rx dr: UInt64 = 0, tx dt: UInt64 = 0, oneWay: Bool = false) -> PathState.Action {
+    mutating func read(at t: Double, rx dr: UInt64 = 0, tx dt: UInt64 = 0, oneWay: Bool = false, quiet: Bool = false) -> PathState.Action {
         now = t
         rx += dr
         tx += dt
         if dr > 0, !oneWay { handshake = Int64(t * 1e9) + 1_700_000_000_000_000_000 }
-        let action = state.step(PeerCounters(rx: rx, tx: tx, handshake: handshake), candidates: candidates, mode: mode, now: t, policy: policy)
+        let action = state.step(PeerCounters(rx: rx, tx: tx, handshake: handshake), candidates: candidates, mode: mode, now: t, policy: policy, quiet: quiet)
         // The agent re-creates the peer: its counters and handshake start again.
         if action.restart { resetCounters() }
         return action
@@ -843,6 +843,55 @@ struct PathSelectionTests {
         #expect(Double(probes) <= end / k + 1)
         // Per keepalive: the look that sees the keepalives, one a tick after, one more after a probe.
         #expect(wakeups <= 2 * Int(end / k) + probes + 2)
+    }
+
+    @Test("keepalives both ways under a quiet doorbell: one look per keepalive interval, no probes", arguments: [0.0, 3.3, 12.5, 24.9])
+    func quietKeepalives(offset: Double) {
+        var l = Link.direct(at: -2)
+        let k = Double(standard.keepalive)
+        func count(_ a: Double, _ b: Double, from start: Double) -> UInt64 {
+            guard b > a else { return 0 }
+            return UInt64(Swift.max(0, ((b - start) / k).rounded(.down) - ((a - start) / k).rounded(.down)))
+        }
+        var t = l.now
+        var active = false
+        var probes = 0
+        var wakeups = 0
+        let end = 3_600.0
+        // The agent's looks drift a little behind its timer, as real ones do.
+        while t < end {
+            let next = nextPathCheck(states: [l.state], activeNow: active, now: t) + 0.003
+            let a = l.read(at: next, rx: 32 * count(t, next, from: offset), tx: 32 * count(t, next, from: 0), quiet: true)
+            if a.probe { probes += 1 }
+            #expect(!a.changed, "no flapping at \(next)")
+            // The agent counts counters moved under a quiet doorbell as no traffic.
+            active = false
+            wakeups += 1
+            t = next
+        }
+        #expect(probes == 0)
+        #expect(l.state.phase == .direct)
+        #expect(wakeups <= Int(end / k) + 1)
+    }
+
+    @Test("a member gone while idle under a quiet doorbell: noticed after two of its keepalive intervals")
+    func quietMemberGone() throws {
+        var l = Link.direct(at: -2)
+        var t = l.now
+        var failedAt: Double?
+        var probed = false
+        while t < 300, failedAt == nil {
+            let next = nextPathCheck(states: [l.state], activeNow: false, now: t)
+            let sent = (next / 25).rounded(.down) > (t / 25).rounded(.down) ? UInt64(32) : 0
+            // After a probe the interval is not quiet: the probe crossed the interface.
+            let a = l.read(at: next, tx: sent + (probed ? 60 : 0), quiet: !probed)
+            probed = a.probe
+            if a.changed { failedAt = next }
+            t = next
+        }
+        let f = try #require(failedAt)
+        #expect(l.state.path == .relay)
+        #expect(f > 50 && f <= 2 * 25 + 12.5 + 25 + standard.failAfter + 2 * standard.tick, "failed at \(f)")
     }
 
     @Test("a member gone while idle: our keepalive goes unanswered, the path fails over")
