@@ -17,8 +17,22 @@ public struct EnrollmentToken: Sendable, Equatable {
     public var team: String
     public var endpoints: [Endpoint]
 
+    /// Each endpoint and the team name carry a one-byte length in the text form.
+    public static let maxEndpointBytes = 255
+    public static let maxEndpoints = 16
+
+    /// Why these coordinator endpoints cannot go into a token, or nil if they can.
+    public static func problem(with endpoints: [Endpoint]) -> String? {
+        if endpoints.count > maxEndpoints { return "at most \(maxEndpoints) public endpoints fit in a token (got \(endpoints.count))" }
+        if let long = endpoints.first(where: { $0.description.utf8.count > maxEndpointBytes }) {
+            return "a public endpoint must be at most \(maxEndpointBytes) bytes (got \(long.description.utf8.count))"
+        }
+        return nil
+    }
+
     public init(id: TokenID, secret: [UInt8], coordinatorKey: PublicKey, team: String, endpoints: [Endpoint]) {
         precondition(secret.count == 32)
+        precondition(Self.problem(with: endpoints) == nil && team.utf8.count <= 255, "checked when the coordinator starts")
         self.id = id
         self.secret = secret
         self.coordinatorKey = coordinatorKey

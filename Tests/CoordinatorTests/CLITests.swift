@@ -74,6 +74,10 @@ extension IntegrationTests {
             #expect(none.status != 0 && none.err.contains("no coordinator is running") && none.err.contains("teamwire coordinator serve"))
             let serve = try await runCLI(["coordinator", "serve", "--state", dir, "--listen", "0.0.0.0:7946"])
             #expect(serve.status != 0 && serve.err.contains("--public-endpoint is required"))
+            // Tokens carry each endpoint with a one-byte length: refused at start, not a crash at the first token.
+            let long = Array(repeating: String(repeating: "a", count: 63), count: 3).joined(separator: ".") + "." + String(repeating: "b", count: 61) + ":7946"
+            let tooLong = try await runCLI(["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:0", "--no-hub", "--public-endpoint", long])
+            #expect(tooLong.status != 0 && tooLong.err.contains("at most 255 bytes (got 258)"), "\(tooLong.err)")
             let twice = try await runCLI(["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:0", "--no-hub"])
             #expect(twice.status != 0 && twice.err.contains("another coordinator is already running"))
         }

@@ -56,6 +56,22 @@ struct EnrollmentTokenTests {
         #expect(parsed.endpoints == Self.endpoints)
     }
 
+    @Test("endpoints that cannot fit a token's one-byte lengths are named before any token is made")
+    func endpointLimits() throws {
+        // The longest host name (253 bytes) fits with a one-digit port, not with a longer one.
+        let host = Array(repeating: String(repeating: "a", count: 63), count: 3).joined(separator: ".") + "." + String(repeating: "b", count: 61)
+        let longest = try #require(Endpoint(host + ":1"))
+        #expect(longest.description.utf8.count == 255)
+        #expect(EnrollmentToken.problem(with: [longest]) == nil)
+        let t = Self.sample(endpoints: [longest])
+        #expect(try EnrollmentToken(parsing: t.text).endpoints == [longest])
+        let over = try #require(Endpoint(host + ":7946"))
+        #expect(EnrollmentToken.problem(with: [over]) == "a public endpoint must be at most 255 bytes (got 258)")
+        let many = (1...17).map { Endpoint("192.0.2.\($0):7946")! }
+        #expect(EnrollmentToken.problem(with: many)?.contains("at most 16") == true)
+        #expect(EnrollmentToken.problem(with: Array(many.prefix(16))) == nil)
+    }
+
     @Test("random tokens round-trip")
     func randomRoundTrip() throws {
         var rng = SeededRNG(seed: 0x7e7)
