@@ -50,9 +50,9 @@ let package = Package(
             name: "CoordinatorClient",
             dependencies: [
                 "TeamwireCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -62,7 +62,6 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "TeamwireCore", "CoordinatorClient", "WireGuardControl", "RosBridge", "AvahiPublisher",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import CoordinatorClient
 import Foundation
 import Logging
@@ -31,7 +30,6 @@ public actor Agent {
     public let config: AgentConfig
     public let store: TeamStore
     let logger: Logger
-    let http: HTTPClient
     let ros: RosPublisher
     private var sessions: [String: TeamSession] = [:]
     /// Teams with a join in progress (the actor is re-entered while a join waits).
@@ -44,17 +42,8 @@ public actor Agent {
         self.store = TeamStore(root: config.stateDirectory)
         self.logger = logger
         self.onLastTeamRemoved = onLastTeamRemoved
-        self.http = Self.coordinatorHTTPClient()
         try store.prepare()
         ros = RosPublisher(store: store, mdns: config.mdns, participantsPerHost: config.rosParticipants, logger: logger)
-    }
-
-    /// An HTTP client for the coordinator that fails fast when it is not there (AsyncHTTPClient
-    /// would otherwise retry refused connections until the request's deadline).
-    static func coordinatorHTTPClient() -> HTTPClient {
-        var c = HTTPClient.Configuration()
-        c.timeout.connect = .seconds(3)
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
     }
 
     /// Brings every cached team up from disk, without the coordinator: a robot rebooted while
@@ -99,7 +88,7 @@ public actor Agent {
         var taken = Set(await sessions.values.asyncMap { await $0.listenPort })
         for t in store.teams() where t != token.team { if let e = try? store.enrolment(t) { taken.insert(e.listenPort) } }
         let port = LocalEndpoints.freeUDPPort(avoiding: taken)
-        let client = NodeClient(token: token, privateKey: key, http: http)
+        let client = NodeClient(token: token, privateKey: key)
         logger.info("enrolling", metadata: ["team": "\(token.team)", "name": "\(req.name)", "coordinator": "\(token.endpoints.map(\.description).joined(separator: ","))"])
         let reply: EnrollReply
         do {
@@ -122,16 +111,13 @@ public actor Agent {
         do {
             let device = try TeamInterface.bringUp(e, key: key, prefix: map.team.prefix, backend: config.backend, wireguardGo: config.wireguardGo,
                                                    logDirectory: store.dir(e.team))
-            let makeClient: @Sendable (HTTPClient) -> NodeClient = { http in
-                NodeClient(coordinatorKey: e.coordinatorKey, endpoints: e.coordinatorEndpoints, privateKey: key, http: http)
-            }
-            let session = try TeamSession(store: store, enrolment: e, map: map, device: device, makeClient: makeClient, policy: config.policy,
+            let client = NodeClient(coordinatorKey: e.coordinatorKey, endpoints: e.coordinatorEndpoints, privateKey: key)
+            let session = try TeamSession(store: store, enrolment: e, map: map, device: device, client: client, policy: config.policy,
                                           ros: ros, logger: logger) { [weak self] team, why in
                 await self?.removed(team: team, reason: why)
             }
             do { try await session.start() } catch {
                 await session.stop(tearDown: false)
-                await session.closeConnections()
                 throw error
             }
             sessions[e.team] = session
@@ -146,7 +132,6 @@ public actor Agent {
     func removed(team: String, reason: String) async {
         guard let s = sessions.removeValue(forKey: team) else { return }
         await s.stop(tearDown: true)
-        await s.closeConnections()
         ros.withdraw(team)
         store.remove(team)
         logger.warning("left team: removed by the coordinator", metadata: ["team": "\(team)", "reason": "\(reason)"])
@@ -165,7 +150,6 @@ public actor Agent {
         }
         await s.stop(tearDown: false)
         let failure = await s.leaveCoordinator()
-        await s.closeConnections()
         TeamInterface.tearDown(await s.interfaceName)
         ros.withdraw(team)
         store.remove(team)
@@ -184,10 +168,8 @@ public actor Agent {
     public func shutdown() async {
         for s in sessions.values {
             await s.stop(tearDown: false)
-            await s.closeConnections()
         }
         ros.shutdown()
-        try? await http.shutdown()
     }
 }
 

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import CoordinatorClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -7,11 +7,9 @@ import TeamwireCore
 /// `join`, `status` and `leave` talk to the running agent through its socket.
 public struct AgentClient: Sendable {
     public let store: TeamStore
-    let http: HTTPClient
 
-    public init(stateDirectory: String, http: HTTPClient = .shared) {
+    public init(stateDirectory: String) {
         self.store = TeamStore(root: stateDirectory)
-        self.http = http
     }
 
     public func status() async throws -> AgentStatus { try await send(.GET, "/v1/status", body: Optional<Empty>.none, timeout: .seconds(10)) }
@@ -30,18 +28,12 @@ public struct AgentClient: Sendable {
             throw AgentError(noAgent)
         }
         guard access(socket, R_OK | W_OK) == 0 else { throw AgentError("permission denied on \(socket): run as root (sudo teamwire ...)") }
-        guard let url = URL(httpURLWithSocketPath: socket, uri: path) else { throw AgentError("bad socket path \(socket)") }
-        var req = HTTPClientRequest(url: url.absoluteString)
-        req.method = method
-        if let body {
-            req.headers.add(name: "Content-Type", value: "application/json")
-            req.body = .bytes(ByteBuffer(bytes: ControlCodec.encodeJSON(body)))
-        }
         let status: Int, bytes: [UInt8]
         do {
-            let resp = try await http.execute(req, timeout: timeout)
-            status = Int(resp.status.code)
-            bytes = Array(buffer: try await resp.body.collect(upTo: 64 * 1024 * 1024))
+            let r = try await HTTPExchange.send(method, .unix(path: socket), path: path, headers: body == nil ? [] : [("Content-Type", "application/json")],
+                                                body: body.map { ControlCodec.encodeJSON($0) }, timeout: timeout, maxBody: 64 * 1024 * 1024)
+            status = r.status
+            bytes = r.body
         } catch {
             throw AgentError(noAgent + " (\(error))")
         }

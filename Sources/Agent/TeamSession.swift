@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import CoordinatorClient
 import Foundation
 import Logging
@@ -15,12 +14,11 @@ import WireGuardControl
 actor TeamSession {
     let store: TeamStore
     private(set) var enrolment: Enrolment
-    /// The coordinator client and its own connections: replaced when our address changes, since
-    /// a connection made from a vanished address hangs until it times out (a parked long poll
-    /// would miss every change for a minute).
-    private var client: NodeClient
-    private var http: HTTPClient
-    private let makeClient: @Sendable (HTTPClient) -> NodeClient
+    /// The coordinator client: a connection per request, so nothing made from an address we no
+    /// longer have outlives the request it carries.
+    private let client: NodeClient
+    /// The long poll: restarted when our address changes, since its connection, made from the
+    /// vanished address, would hang until it times out (missing every change for a minute).
     private var pollTask: Task<Void, Never>?
     let logger: Logger
     let policy: PathPolicy
@@ -52,12 +50,12 @@ actor TeamSession {
     var interfaceName: String { enrolment.interfaceName }
     var listenPort: UInt16 { enrolment.listenPort }
 
-    init(store: TeamStore, enrolment: Enrolment, map: MapUpdate, device: WireGuardDevice, makeClient: @escaping @Sendable (HTTPClient) -> NodeClient,
+    init(store: TeamStore, enrolment: Enrolment, map: MapUpdate, device: WireGuardDevice, client: NodeClient,
          policy: PathPolicy, ros: RosPublisher, logger: Logger, onRemoved: @escaping @Sendable (String, String) async -> Void) throws {
         self.store = store
         self.ros = ros
         self.enrolment = enrolment
-        self.makeClient = makeClient
+        self.client = client
         self.policy = policy
         self.onRemoved = onRemoved
         var l = logger
@@ -74,9 +72,6 @@ actor TeamSession {
             members[m.publicKey] = m
             paths[m.publicKey] = PathState(mode: settings.mode, now: now, policy: policy)
         }
-        // Last: nothing after this may throw (an HTTPClient must be shut down, never just dropped).
-        http = Agent.coordinatorHTTPClient()
-        client = makeClient(http)
     }
 
     /// Applies the cached map to the device and starts the loops.
@@ -342,16 +337,12 @@ actor TeamSession {
         }
     }
 
-    /// Drops every connection to the coordinator (made from an address we may no longer have)
-    /// and parks a new long poll at once.
+    /// Drops the parked long poll (its connection is from an address we may no longer have)
+    /// and parks a new one at once.
     private func reconnectCoordinator() {
         guard !stopped else { return }
-        let old = http
-        http = Agent.coordinatorHTTPClient()
-        client = makeClient(http)
         pollTask?.cancel()
         pollTask = Task { await self.pollLoop() }
-        Task { try? await old.shutdown() }
     }
 
     /// Members tell us through the hub when their path to us changed (see PathSignal).
@@ -441,12 +432,6 @@ actor TeamSession {
     }
 
     /// Tells the coordinator this node leaves (best effort, short).
-    /// Closes the coordinator connections; call once the session is stopped (and, when leaving,
-    /// after `leaveCoordinator`).
-    func closeConnections() async {
-        try? await http.shutdown()
-    }
-
     func leaveCoordinator() async -> String? {
         do {
             try await client.leave()

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -8,12 +7,10 @@ import TeamwireCore
 public struct AdminClient: Sendable {
     public let socketPath: String
     public let actor: String
-    let http: HTTPClient
 
-    public init(socketPath: String, actor: String = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root", http: HTTPClient = .shared) {
+    public init(socketPath: String, actor: String = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root") {
         self.socketPath = socketPath
         self.actor = actor
-        self.http = http
     }
 
     public func info() async throws(ClientError) -> CoordinatorInfo { try await send(.GET, "/v1/info") }
@@ -50,21 +47,14 @@ public struct AdminClient: Sendable {
         guard FileManager.default.fileExists(atPath: socketPath) else {
             throw .noCoordinator(socket: socketPath, reason: "the socket does not exist")
         }
-        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
-            throw .noCoordinator(socket: socketPath, reason: "bad socket path")
-        }
-        var req = HTTPClientRequest(url: url.absoluteString)
-        req.method = method
-        req.headers.add(name: "X-Teamwire-Actor", value: actor)
-        if let body {
-            req.headers.add(name: "Content-Type", value: "application/json")
-            req.body = .bytes(ByteBuffer(bytes: ControlCodec.encodeJSON(body)))
-        }
+        var headers = [("X-Teamwire-Actor", actor)]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
         let status: Int, bytes: [UInt8]
         do {
-            let resp = try await http.execute(req, timeout: .seconds(30))
-            status = Int(resp.status.code)
-            bytes = Array(buffer: try await resp.body.collect(upTo: 256 * 1024 * 1024))
+            let r = try await HTTPExchange.send(method, .unix(path: socketPath), path: path, headers: headers, body: body.map { ControlCodec.encodeJSON($0) },
+                                                timeout: .seconds(30), maxBody: 256 * 1024 * 1024)
+            status = r.status
+            bytes = r.body
         } catch {
             throw .noCoordinator(socket: socketPath, reason: "\(error)")
         }

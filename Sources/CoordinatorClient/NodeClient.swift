@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -14,7 +13,8 @@ public final class NodeClient: Sendable {
     let privateKey: PrivateKey
     let publicKey: PublicKey
     let shared: SharedKey
-    let http: HTTPClient
+    /// How long to wait for a connection (an unreachable endpoint fails fast, the next is tried).
+    let connectTimeout: TimeAmount
     /// Correction to the local clock learnt from a clock_skew refusal (robots often boot with
     /// no real-time clock).
     let clockOffset = Mutex<Int64>(0)
@@ -23,17 +23,17 @@ public final class NodeClient: Sendable {
 
     public static let maxReplyBytes = 64 * 1024 * 1024
 
-    public init(coordinatorKey: PublicKey, endpoints: [Endpoint], privateKey: PrivateKey, http: HTTPClient = .shared) {
+    public init(coordinatorKey: PublicKey, endpoints: [Endpoint], privateKey: PrivateKey, connectTimeout: TimeAmount = .seconds(3)) {
         self.coordinatorKey = coordinatorKey
         self.endpoints = endpoints
         self.privateKey = privateKey
         self.publicKey = privateKey.publicKey
         self.shared = SharedKey(privateKey: privateKey, publicKey: coordinatorKey)
-        self.http = http
+        self.connectTimeout = connectTimeout
     }
 
-    public convenience init(token: EnrollmentToken, privateKey: PrivateKey, http: HTTPClient = .shared) {
-        self.init(coordinatorKey: token.coordinatorKey, endpoints: token.endpoints, privateKey: privateKey, http: http)
+    public convenience init(token: EnrollmentToken, privateKey: PrivateKey, connectTimeout: TimeAmount = .seconds(3)) {
+        self.init(coordinatorKey: token.coordinatorKey, endpoints: token.endpoints, privateKey: privateKey, connectTimeout: connectTimeout)
     }
 
     public func enroll(token: EnrollmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil, timeout: Duration = .seconds(30)) async throws(ClientError) -> EnrollReply {
@@ -90,15 +90,12 @@ public final class NodeClient: Sendable {
         for i in 0..<endpoints.count {
             let idx = (start + i) % endpoints.count
             let e = endpoints[idx]
-            var req = HTTPClientRequest(url: "http://\(e)\(path)")
-            req.method = .POST
-            req.headers.add(name: "Content-Type", value: Envelope.contentType)
-            req.body = .bytes(ByteBuffer(bytes: body))
             do {
-                let resp = try await http.execute(req, timeout: timeout)
-                let buf = try await resp.body.collect(upTo: Self.maxReplyBytes)
+                let r = try await HTTPExchange.send(.POST, .tcp(host: e.hostString, port: Int(e.port)), path: path,
+                                                    headers: [("Content-Type", Envelope.contentType)], body: body,
+                                                    connectTimeout: connectTimeout, timeout: timeout, maxBody: Self.maxReplyBytes)
                 preferred.withLock { $0 = idx }
-                return (Int(resp.status.code), resp.headers.first(name: "Content-Type"), Array(buffer: buf))
+                return (r.status, r.contentType, r.body)
             } catch {
                 errors.append("\(e): \(error)")
             }

@@ -43,7 +43,7 @@ final class ChildCoordinator: @unchecked Sendable {
     var endpoint: Endpoint { Endpoint("127.0.0.1:\(port)")! }
     var socketPath: String { dir + "/admin.sock" }
 
-    func admin(http: HTTPClient) -> AdminClient { AdminClient(socketPath: socketPath, actor: "bench", http: http) }
+    func admin(http: HTTPClient) -> AdminClient { AdminClient(socketPath: socketPath, actor: "bench") }
 
     /// Waits until the admin socket answers (the public port binds at the same time; checked by the caller's first request).
     func waitReady(_ admin: AdminClient) async throws {

@@ -379,7 +379,7 @@ struct CoordinatorBench: AsyncParsableCommand {
 
     /// A real NodeClient enrols one more node, and an enrolled member asks for the full map.
     func nodeClientCheck(members n: Int, token: EnrollmentToken, fresh node: SimNode, member: SimNode, http: HTTPClient) async -> NodeClientCheck {
-        let fresh = NodeClient(token: token, privateKey: node.key, http: http)
+        let fresh = NodeClient(token: token, privateKey: node.key)
         let enrol: String
         do {
             let r = try await fresh.enroll(token: token, name: node.name, endpoints: [Endpoint("192.0.2.1:51820")!], listenPort: 51820)
@@ -389,7 +389,7 @@ struct CoordinatorBench: AsyncParsableCommand {
         }
         let full: String
         do {
-            let u = try await NodeClient(token: token, privateKey: member.key, http: http).map(since: 0, wait: 0)
+            let u = try await NodeClient(token: token, privateKey: member.key).map(since: 0, wait: 0)
             full = "ok (\(u.members?.count ?? 0) members)"
         } catch {
             full = "FAILED: \(error)"

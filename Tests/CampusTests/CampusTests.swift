@@ -72,7 +72,8 @@ struct CampusTests {
             try await c.until("both ends are direct again", timeout: 45) {
                 try c.path("robot1", to: "robot2") == .direct && c.path("robot2", to: "robot1") == .direct
             }
-            #expect(try c.ping("robot1", r2))
+            // (A ping sent in the very instant both ends switch can be lost once; seen once in dozens of runs under load.)
+            try await c.until("robot1 pings robot2 on the direct path", timeout: 3) { try c.ping("robot1", r2) }
             print("isolation off: direct again after \(String(format: "%.2f", Date().timeIntervalSince(back))) s")
         }
     }

@@ -43,8 +43,10 @@ final class TestCoordinator: Sendable {
             try await task.value
             throw CoordinatorError("the coordinator stopped before it listened")
         }
-        // The admin socket binds concurrently with the public port: wait for it.
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: server.config.adminSocketPath) {
+        // The admin socket binds concurrently with the public port: wait until it answers (the
+        // file exists a moment before the socket listens).
+        let admin = AdminClient(socketPath: server.config.adminSocketPath, actor: "tester")
+        for _ in 0..<200 where (try? await admin.info()) == nil {
             try await Task.sleep(for: .milliseconds(10))
         }
         return TestCoordinator(dir: dir, server: server, group: group, task: task, port: port)
