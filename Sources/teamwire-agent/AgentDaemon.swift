@@ -1,12 +1,19 @@
 import Agent
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import TeamwireCore
 import WireGuardControl
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct CLIError: Error, CustomStringConvertible {
     var description: String
@@ -111,12 +118,23 @@ struct AgentDaemon: AsyncParsableCommand {
         }
         await agent.shutdown()
         if let why = watcher.reason.withLock({ $0 }) {
-            FileHandle.standardError.write(Data("teamwire agent: stopping: \(why)\n".utf8))
+            writeStandardError("teamwire agent: stopping: \(why)\n")
         }
     }
 }
 
 import Synchronization
+
+/// What FileHandle.standardError.write did (FileHandle is not in FoundationEssentials).
+func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        if n < 0, errno == EINTR { continue }
+        guard n > 0 else { return }
+        bytes = bytes.dropFirst(n)
+    }
+}
 
 /// Ends the agent when the coordinator removed the node from its last team.
 final class StopWhenRemoved: Service, Sendable {
