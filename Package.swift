@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "teamwire", targets: ["teamwire"]),
+        .executable(name: "teamwire-agent", targets: ["teamwire-agent"]),
         .executable(name: "teamwire-bench", targets: ["teamwire-bench"]),
         .library(name: "TeamwireCore", targets: ["TeamwireCore"]),
     ],
@@ -82,6 +83,17 @@ let package = Package(
             name: "teamwire",
             dependencies: [
                 "TeamwireCore", "Coordinator", "CoordinatorClient", "Agent", "WireGuardControl", "RosBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "teamwire-agent",
+            dependencies: [
+                "TeamwireCore", "Agent", "WireGuardControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

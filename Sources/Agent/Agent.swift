@@ -1,5 +1,9 @@
 import CoordinatorClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import TeamwireCore
 import WireGuardControl

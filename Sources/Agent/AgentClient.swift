@@ -1,8 +1,15 @@
 import CoordinatorClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOCore
 import NIOHTTP1
 import TeamwireCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `join`, `status` and `leave` talk to the running agent through its socket.
 public struct AgentClient: Sendable {

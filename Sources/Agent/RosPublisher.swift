@@ -1,5 +1,9 @@
 import AvahiPublisher
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import RosBridge
 import TeamwireCore

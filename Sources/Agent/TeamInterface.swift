@@ -1,4 +1,3 @@
-import Foundation
 import TeamwireCore
 import WireGuardControl
 

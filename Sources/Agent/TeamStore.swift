@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import TeamwireCore
 #if canImport(Glibc)
 import Glibc
@@ -45,9 +49,9 @@ public struct TeamStore: Sendable {
 
     public func prepare() throws {
         for (d, mode) in [(root, mode_t(0o711)), (teamsDir, 0o700), (rosRoot, 0o755)] {
-            var isDir: ObjCBool = false
+            var isDir = false
             if FileManager.default.fileExists(atPath: d, isDirectory: &isDir) {
-                guard isDir.boolValue else { throw AgentError("\(d) exists and is not a directory") }
+                guard isDir else { throw AgentError("\(d) exists and is not a directory") }
                 // Keys live below: whatever made the directory, only its owner may look inside
                 // (teams/ is 0700; the root only lets others through to ros/).
                 var st = stat()
@@ -58,10 +62,10 @@ public struct TeamStore: Sendable {
                 continue
             }
             do {
-                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true, attributes: [.posixPermissions: NSNumber(value: mode)])
+                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true, attributes: [.posixPermissions: Int(mode)])
                 chmod(d, mode)  // the agent's umask is 077
             } catch {
-                throw AgentError("cannot create state directory \(d): \(error.localizedDescription) (run as root, or pass --state DIR)")
+                throw AgentError("cannot create state directory \(d): \(fileErrorText(error)) (run as root, or pass --state DIR)")
             }
         }
     }
@@ -86,7 +90,7 @@ public struct TeamStore: Sendable {
         if st.st_mode & 0o077 != 0 {
             throw AgentError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
         }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
         do { return try PrivateKey(base64Key: text) } catch { throw AgentError("\(path) does not hold a WireGuard private key: \(error)") }
     }
 
@@ -116,6 +120,13 @@ public struct TeamStore: Sendable {
         try? FileManager.default.removeItem(atPath: dir(team))
         try? FileManager.default.removeItem(atPath: rosDir(team))
     }
+}
+
+/// A file system error in a few words ("Permission denied"): the POSIX reason when there is one.
+/// (Error.localizedDescription is not in FoundationEssentials.)
+func fileErrorText(_ error: any Error) -> String {
+    if let e = error as? CocoaError, let p = e.underlying as? POSIXError { return String(cString: strerror(p.code.rawValue)) }
+    return "\(error)"
 }
 
 extension TeamStore {

@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,12 +14,14 @@ import Glibc
 /// are quiet again. Keepalives and handshakes never cross the interface (they are WireGuard's
 /// own UDP traffic on the underlay), so an idle tunnel stays silent. A filter passes one byte
 /// per packet: nothing is copied but the fact.
-final class TrafficDoorbell: @unchecked Sendable {
+final class TrafficDoorbell: Sendable {
     private let interface: String
     private let queue = DispatchQueue(label: "teamwire.doorbell")
-    private let lock = NSLock()
-    private var source: DispatchSourceRead?
-    private var failed = false
+    private struct State {
+        var source: DispatchSourceRead?
+        var failed = false
+    }
+    private let state = Mutex(State())
 
     init(interface: String) { self.interface = interface }
 
@@ -29,13 +31,15 @@ final class TrafficDoorbell: @unchecked Sendable {
     /// tick; the reason is returned the first time only, for one log line.
     @discardableResult
     func arm(ring: @escaping @Sendable () -> Void) -> String? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard source == nil else { return nil }
+        state.withLock { st in arm(&st, ring: ring) }
+    }
+
+    private func arm(_ st: inout State, ring: @escaping @Sendable () -> Void) -> String? {
+        guard st.source == nil else { return nil }
         // Protocol 0: nothing is queued until the bind below names the interface (no packet
         // from another interface slips in between).
         let fd = socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return failOnce("packet socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { return failOnce(&st, "packet socket: \(String(cString: strerror(errno)))") }
         var program = Self.unicastIPv4
         let attached = program.withUnsafeMutableBufferPointer { buf in
             var prog = SockFprog(len: UInt16(buf.count), filter: buf.baseAddress!)
@@ -46,7 +50,7 @@ final class TrafficDoorbell: @unchecked Sendable {
         guard attached == 0, ll.ifindex != 0, bound == 0 else {
             let why = String(cString: strerror(errno))
             close(fd)
-            return failOnce("packet socket on \(interface): \(why)")
+            return failOnce(&st, "packet socket on \(interface): \(why)")
         }
         let s = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         s.setEventHandler { [weak self] in
@@ -54,24 +58,19 @@ final class TrafficDoorbell: @unchecked Sendable {
             ring()
         }
         s.setCancelHandler { close(fd) }
-        source = s
+        st.source = s
         s.resume()
         return nil
     }
 
     /// Closes the socket: traffic is known to flow, the counters are read every tick.
     func disarm() {
-        lock.lock()
-        let s = source
-        source = nil
-        lock.unlock()
+        let s = state.withLock { $0.source.take() }
         s?.cancel()
     }
 
     var isArmed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return source != nil
+        state.withLock { $0.source != nil }
     }
 
     /// Classic BPF: IPv4 unicast only (the tunnel carries nothing else between members; IPv6
@@ -86,9 +85,9 @@ final class TrafficDoorbell: @unchecked Sendable {
         SockFilter(code: 0x06, jt: 0, jf: 0, k: 0),     // ret #0
     ]
 
-    private func failOnce(_ why: String) -> String? {
-        defer { failed = true }
-        return failed ? nil : why
+    private func failOnce(_ st: inout State, _ why: String) -> String? {
+        defer { st.failed = true }
+        return st.failed ? nil : why
     }
 }
 

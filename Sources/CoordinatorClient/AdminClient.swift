@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOCore
 import NIOHTTP1
 import TeamwireCore
@@ -35,8 +39,21 @@ public struct AdminClient: Sendable {
         try await send(.GET, "/v1/audit?limit=\(limit)" + (team.map { "&team=\(escape($0))" } ?? ""))
     }
 
+    /// Percent-encodes every UTF-8 byte but ASCII letters, digits and "-._" (what
+    /// addingPercentEncoding with .alphanumerics plus "-._" gave; it is not in FoundationEssentials).
     func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? s
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
+                out.append(b)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     func send<R: Decodable>(_ method: HTTPMethod, _ path: String) async throws(ClientError) -> R {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Seals and opens control messages. Pure: the caller supplies keys and the clock.
 public enum ControlCodec {
