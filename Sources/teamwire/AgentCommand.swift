@@ -14,107 +14,38 @@ struct NodeOptions: ParsableArguments {
     var client: AgentClient { AgentClient(stateDirectory: state) }
 }
 
-struct AgentCommand: AsyncParsableCommand {
+/// `teamwire agent` is the daemon, `teamwire-agent`, installed beside `teamwire` (as tailscaled
+/// beside tailscale): the daemon links only what a robot runs all day, not the coordinator, its
+/// database and the admin CLI, so it stays small in memory. This command replaces itself with
+/// the daemon, passing every argument on (`teamwire agent --help` is the daemon's help).
+struct AgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Run the node's daemon: owns the WireGuard interfaces and keeps every joined team in sync.",
-        discussion: """
-            Run it under systemd (config/teamwire-agent.service), from roslaunch, or in a terminal.
-            Teams joined before come back up from the state directory at once, even when the
-            coordinator is unreachable. Stopping the agent leaves the tunnels up; the next start
-            adopts them. `teamwire join`, `status` and `leave` talk to it through agent.sock.
-            """
+        abstract: "Run the node's daemon (teamwire-agent): owns the WireGuard interfaces and keeps every joined team in sync.",
+        discussion: "Every option is the daemon's: see `teamwire agent --help`.",
+        helpNames: []
     )
 
-    @OptionGroup var options: NodeOptions
+    @Argument(parsing: .captureForPassthrough, help: "Options of teamwire-agent.")
+    var arguments: [String] = []
 
-    @Option(help: "WireGuard backend: auto (kernel module if present, else wireguard-go), kernel or userspace.")
-    var backend: String = "auto"
-
-    @Option(name: .customLong("wireguard-go"), help: ArgumentHelp("Path of wireguard-go (default: found on PATH).", valueName: "path"))
-    var wireguardGo: String?
-
-    @Flag(name: .customLong("no-mdns"), help: "Do not publish members' names and the ROS master on the local avahi-daemon.")
-    var noMDNS = false
-
-    @Option(name: .customLong("ros-participants"), help: ArgumentHelp("DDS participants (ROS 2 processes) per member that the generated DDS files let discovery find.", valueName: "n"))
-    var rosParticipants = 32
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard BackendChoice(rawValue: backend) != nil else { throw ValidationError("--backend must be auto, kernel or userspace (got '\(backend)')") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        // CycloneDDS and Fast DDS probe every index on every peer: the range is each peer's cost.
-        guard (1...120).contains(rosParticipants) else { throw ValidationError("--ros-participants must be 1...120 (got \(rosParticipants))") }
+    func run() throws {
+        let daemon = Self.daemonPath()
+        guard access(daemon, X_OK) == 0 else {
+            throw CLIError("the agent daemon \(daemon) is missing: install teamwire-agent beside teamwire (swift build --product teamwire-agent)")
+        }
+        let argv = [daemon] + arguments
+        var cargs = argv.map { strdup($0) } + [nil]
+        execv(daemon, &cargs)
+        throw CLIError("cannot start \(daemon): \(String(cString: strerror(errno)))")
     }
 
-    func run() async throws {
-        guard geteuid() == 0 else {
-            throw CLIError("teamwire agent must run as root: it creates WireGuard interfaces and routes (try: sudo teamwire agent)")
-        }
-        let choice = BackendChoice(rawValue: backend)!
-        if WireGuardDevice.resolve(choice) == .userspace {
-            do { _ = try WireGuardGo.locate(wireguardGo) } catch { throw CLIError("\(error)") }
-        }
-        let logger = startLogging(level: logLevel, label: "teamwire.agent")
-        // Keys, state and the socket are for root only, whatever the caller's umask.
-        umask(0o077)
-        let (reasons, stop) = AsyncStream<String>.makeStream()
-        let agent: Agent
-        let lock: Int32
-        do {
-            let store = TeamStore(root: options.state)
-            try store.prepare()
-            lock = try store.lock()
-        } catch {
-            throw CLIError("\(error)")
-        }
-        defer { close(lock) }
-        do {
-            agent = try Agent(config: AgentConfig(stateDirectory: options.state, backend: choice, wireguardGo: wireguardGo,
-                                                 mdns: !noMDNS, rosParticipants: rosParticipants), logger: logger) { why in
-                stop.yield(why)
-            }
-        } catch {
-            throw CLIError("\(error)")
-        }
-        await agent.restore()
-        let watcher = StopWhenRemoved(reasons: reasons)
-        let group = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: try AgentAPI.service(agent, logger: logger)),
-                .init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        do { try await group.run() } catch {
-            await agent.shutdown()
-            throw error
-        }
-        await agent.shutdown()
-        if let why = watcher.reason.withLock({ $0 }) {
-            FileHandle.standardError.write(Data("teamwire agent: stopping: \(why)\n".utf8))
-        }
-    }
-}
-
-import Synchronization
-
-/// Ends the agent when the coordinator removed the node from its last team.
-final class StopWhenRemoved: Service, Sendable {
-    let reasons: AsyncStream<String>
-    let reason = Mutex<String?>(nil)
-
-    init(reasons: AsyncStream<String>) { self.reasons = reasons }
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            for await why in self.reasons {
-                self.reason.withLock { $0 = why }
-                return
-            }
-        }
+    /// teamwire-agent in the directory of this executable.
+    static func daemonPath() -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        let me = n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        let dir = me.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return (dir.isEmpty ? "." : dir) + "/teamwire-agent"
     }
 }

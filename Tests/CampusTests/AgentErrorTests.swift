@@ -19,7 +19,16 @@ extension CampusTests {
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(atPath: copy) }
         try FileManager.default.copyItem(atPath: Campus.binary, toPath: copy + "/teamwire")
-        // A process another test forks while the copy is open holds it for writing: retry "Text file busy".
+        // `teamwire agent` is the daemon installed beside it: without it, a clear error.
+        // (A process another test forks while a copy is open holds it for writing: retry "Text file busy".)
+        for _ in 0..<20 {
+            r = try run([copy + "/teamwire", "agent", "--state", state], check: false)
+            if !r.out.contains("Text file busy") { break }
+            usleep(100_000)
+        }
+        #expect(r.status == 1 && r.out.contains("the agent daemon \(copy)/teamwire-agent is missing"), "\(r.out)")
+        let daemon = (Campus.binary as NSString).deletingLastPathComponent + "/teamwire-agent"
+        try FileManager.default.copyItem(atPath: daemon, toPath: copy + "/teamwire-agent")
         for _ in 0..<20 {
             r = try run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", copy + "/teamwire", "agent", "--state", state], check: false)
             if !r.out.contains("Text file busy") { break }
