@@ -8,7 +8,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import ServiceLifecycle
+import Dispatch
 import TeamwireCore
 import WireGuardControl
 #if canImport(Glibc)
@@ -104,26 +104,32 @@ struct AgentDaemon: AsyncParsableCommand {
             throw CLIError("\(error)")
         }
         await agent.restore()
-        let watcher = StopWhenRemoved(reasons: reasons)
-        let group = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: try AgentAPI.service(agent, logger: logger)),
-                .init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        do { try await group.run() } catch {
-            await agent.shutdown()
-            throw error
+        // Runs until SIGTERM or SIGINT, the coordinator's removal from the last team, or the
+        // socket failing: whichever comes first says why in `stop` ("" for a signal).
+        let signals = [SIGTERM, SIGINT].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { stop.yield("") }
+            source.resume()
+            return source
         }
+        let server = Task {
+            do { try await AgentAPI.serve(agent, logger: logger) } catch { stop.yield("agent socket: \(error)") }
+        }
+        var why = ""
+        for await reason in reasons {
+            why = reason
+            break
+        }
+        server.cancel()
+        await server.value
+        signals.forEach { $0.cancel() }
         await agent.shutdown()
-        if let why = watcher.reason.withLock({ $0 }) {
-            writeStandardError("teamwire agent: stopping: \(why)\n")
-        }
+        if why.hasPrefix("agent socket:") { throw CLIError(why) }
+        if !why.isEmpty { writeStandardError("teamwire agent: stopping: \(why)\n") }
     }
 }
 
-import Synchronization
 
 /// What FileHandle.standardError.write did (FileHandle is not in FoundationEssentials).
 func writeStandardError(_ text: String) {
@@ -133,22 +139,5 @@ func writeStandardError(_ text: String) {
         if n < 0, errno == EINTR { continue }
         guard n > 0 else { return }
         bytes = bytes.dropFirst(n)
-    }
-}
-
-/// Ends the agent when the coordinator removed the node from its last team.
-final class StopWhenRemoved: Service, Sendable {
-    let reasons: AsyncStream<String>
-    let reason = Mutex<String?>(nil)
-
-    init(reasons: AsyncStream<String>) { self.reasons = reasons }
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            for await why in self.reasons {
-                self.reason.withLock { $0 = why }
-                return
-            }
-        }
     }
 }
