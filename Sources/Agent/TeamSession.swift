@@ -48,6 +48,9 @@ actor TeamSession {
     private var sleeper: Task<Void, Never>?
     /// The doorbell rang since the last look: packets cross the interface.
     private var rang = false
+    /// A member said through the hub that it now sends to us directly: look at once, even right
+    /// after a look (until we follow, it drops what we still send it through the hub).
+    private var signalled = false
     private var stopped = false
 
     var team: String { enrolment.team }
@@ -256,7 +259,7 @@ actor TeamSession {
             await s.value
             // Woken by traffic: look at once, but never more often than once a tick.
             let since = Self.now() - last
-            if rang, since < policy.tick { await quietSleep(seconds: policy.tick - since) }
+            if rang, !signalled, since < policy.tick { await quietSleep(seconds: policy.tick - since) }
         }
     }
 
@@ -280,6 +283,7 @@ actor TeamSession {
         var active = rang || (!watched && hubCounters != nil && hubNow != nil && hubNow != hubCounters)
         hubCounters = hubNow
         rang = false
+        signalled = false
         var changed = false
         var news: [(PathSignalMessage.Kind, IPv4Address)] = []
         var restart: [PublicKey] = []
@@ -363,7 +367,10 @@ actor TeamSession {
             for await s in signals {
                 switch s.kind {
                 case .relay: peerChoseRelay(s.member)
-                case .direct: sleeper?.cancel()  // its handshake shows in the counters: look now
+                case .direct:
+                    // Its handshake shows in the counters: look now.
+                    signalled = true
+                    sleeper?.cancel()
                 }
             }
         } onCancel: {
