@@ -367,15 +367,20 @@ actor TeamSession {
             for await s in signals {
                 switch s.kind {
                 case .relay: peerChoseRelay(s.member)
-                case .direct:
-                    // Its handshake shows in the counters: look now.
-                    signalled = true
-                    sleeper?.cancel()
+                case .direct: peerChoseDirect(s.member)
                 }
             }
         } onCancel: {
             channel.close(promise: nil)
         }
+    }
+
+    /// Its handshake shows in the counters now or in a moment: look now, and soon again.
+    private func peerChoseDirect(_ address: IPv4Address) {
+        guard !stopped, let m = members.values.first(where: { $0.address == address }) else { return }
+        paths[m.publicKey]!.peerChoseDirect(now: Self.now(), policy: policy)
+        signalled = true
+        sleeper?.cancel()
     }
 
     private func peerChoseRelay(_ address: IPv4Address) {

@@ -92,6 +92,10 @@ public struct PathState: Sendable, Equatable {
     public var pinEndpoint: Bool
     /// The latest handshake when the path last left direct: the way back needs a newer one.
     public var handshakeMark: Int64 = 0
+    /// The member said (through the hub) that it now sends to us directly: until this time, look
+    /// often for the handshake that proves it. The signal can overtake the packet that completes
+    /// the handshake on our side, and meanwhile the member drops what we relay to it.
+    public var peerDirectUntil: Double?
 
     public init(mode: PathMode, now: Double, policy: PathPolicy = .standard) {
         backoff = policy.firstRetry
@@ -236,6 +240,16 @@ public struct PathState: Sendable, Equatable {
         return true
     }
 
+    /// The member told us (through the hub) that a direct handshake with us worked: look for it
+    /// every `lookSoon` seconds for the next tick. Nothing changes until the counters show it.
+    public mutating func peerChoseDirect(now: Double, policy: PathPolicy = .standard) {
+        guard phase != .direct else { return }
+        peerDirectUntil = now + policy.tick
+    }
+
+    /// How often to look while a member's "direct" signal waits for its handshake.
+    public static let lookSoon = 0.1
+
     /// The member's endpoints changed (a new report, or the hub saw it elsewhere): try direct
     /// again soon, from the first candidate.
     public mutating func candidatesChanged(now: Double, policy: PathPolicy = .standard) {
@@ -256,13 +270,15 @@ public struct PathState: Sendable, Equatable {
 
     private mutating func becomeDirect(policy: PathPolicy) {
         phase = .direct
+        peerDirectUntil = nil
         backoff = policy.firstRetry
         pinEndpoint = false
     }
 
     /// When this member next needs a look, if the agent is otherwise idle.
     public func deadline(now: Double, policy: PathPolicy = .standard) -> Double {
-        switch phase {
+        if phase != .direct, let until = peerDirectUntil, until > now { return now + Self.lookSoon }
+        return switch phase {
         case .trial: now + policy.tick
         // Still due after a step: it could not start (no counters), look again in a tick.
         case .relay(let r): r > now ? r : now + policy.tick

@@ -275,6 +275,36 @@ struct PathSelectionTests {
         #expect(m.state.path == .direct, "a handshake completed after the failure")
     }
 
+    @Test("a member's 'direct' signal: look every 0.1 s for its handshake, for a tick at most")
+    func peerChoseDirectLooksSoon() {
+        var l = Link(.auto, at: 0)
+        l.read(at: 0)
+        // Its initiation arrived (no handshake complete yet); the signal overtakes its confirmation.
+        l.read(at: 0.5, rx: 148, oneWay: true)
+        #expect(l.state.isTrial)
+        l.state.peerChoseDirect(now: 0.6)
+        #expect(abs(l.deadline - 0.6) < 1e-9, "deadline is relative to the last read at 0.5")
+        l.read(at: 0.6)
+        #expect(abs(l.deadline - 0.7) < 1e-9)
+        // The confirmation arrives: direct, and back to the idle cadence.
+        l.read(at: 0.7, rx: 32)
+        #expect(l.state.phase == .direct)
+        #expect(l.state.peerDirectUntil == nil)
+        #expect(l.deadline == 0.7 + standard.idleTick)
+        // Without the handshake, the hint runs out after a tick.
+        var m = Link(.auto, at: 0)
+        m.read(at: 0)
+        m.state.peerChoseDirect(now: 0.2)
+        m.read(at: 0.3)
+        #expect(abs(m.deadline - 0.4) < 1e-9)
+        m.read(at: 1.3)
+        #expect(m.deadline == 1.3 + standard.tick)
+        // Already direct: nothing to do.
+        var d = Link.direct()
+        d.state.peerChoseDirect(now: 5)
+        #expect(d.state.peerDirectUntil == nil)
+    }
+
     // MARK: anything received directly makes the path direct
 
     @Test("an answer during the trial makes the path direct")
