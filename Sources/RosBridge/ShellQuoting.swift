@@ -14,7 +14,12 @@ enum ShellWord {
     /// the shell expands nothing, so this is safe for any text, newlines included.
     static func quote(_ value: String) -> String {
         if !value.isEmpty, value.unicodeScalars.allSatisfy(isBare) { return value }
-        return "'" + value.replacing("'", with: "'\\''") + "'"
+        // A plain loop, not String.replacing: that one pulls the Regex runtime into the daemon.
+        var out = "'"
+        for c in value.unicodeScalars {
+            if c == "'" { out += "'\\''" } else { out.unicodeScalars.append(c) }
+        }
+        return out + "'"
     }
 
     enum Unquoted: Equatable {

@@ -1,5 +1,4 @@
 import Agent
-import ArgumentParser
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -20,8 +19,7 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-func startLogging(level: String, label: String) -> Logger {
-    let level = Logger.Level(rawValue: level)!
+func startLogging(level: Logger.Level, label: String) -> Logger {
     LoggingSystem.bootstrap { label in
         var h = StreamLogHandler.standardError(label: label)
         h.logLevel = level
@@ -31,57 +29,40 @@ func startLogging(level: String, label: String) -> Logger {
 }
 
 @main
-struct AgentDaemon: AsyncParsableCommand {
+enum AgentDaemon {
     static func main() async {
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        await main(nil)
+        _ = NIOGlobalExecutor.install()
+        let options: AgentOptions
+        do {
+            switch try AgentOptions.parse(Array(CommandLine.arguments.dropFirst())) {
+            case .help:
+                writeStandardOutput(AgentOptions.usage)
+                exit(0)
+            case .run(let o):
+                options = o
+            }
+        } catch {
+            // EX_USAGE, like the other commands' usage errors.
+            writeStandardError("Error: \(error)\nUsage: \(AgentOptions.synopsis)\n  See 'teamwire-agent --help' for more information.\n")
+            exit(64)
+        }
+        do {
+            try await run(options)
+        } catch {
+            writeStandardError("Error: \(error)\n")
+            exit(1)
+        }
     }
 
-    static let configuration = CommandConfiguration(
-        commandName: "teamwire-agent",
-        abstract: "Run the node's daemon: owns the WireGuard interfaces and keeps every joined team in sync.",
-        discussion: """
-            Run it under systemd (config/teamwire-agent.service), from roslaunch, or in a terminal.
-            Teams joined before come back up from the state directory at once, even when the
-            coordinator is unreachable. Stopping the agent leaves the tunnels up; the next start
-            adopts them. `teamwire join`, `status` and `leave` talk to it through agent.sock.
-            """
-    )
-
-    @Option(name: .long, help: ArgumentHelp("The agent's state directory (its socket lives there).", valueName: "dir"))
-    var state: String = TeamStore.defaultRoot
-
-    @Option(help: "WireGuard backend: auto (kernel module if present, else wireguard-go), kernel or userspace.")
-    var backend: String = "auto"
-
-    @Option(name: .customLong("wireguard-go"), help: ArgumentHelp("Path of wireguard-go (default: found on PATH).", valueName: "path"))
-    var wireguardGo: String?
-
-    @Flag(name: .customLong("no-mdns"), help: "Do not publish members' names and the ROS master on the local avahi-daemon.")
-    var noMDNS = false
-
-    @Option(name: .customLong("ros-participants"), help: ArgumentHelp("DDS participants (ROS 2 processes) per member that the generated DDS files let discovery find.", valueName: "n"))
-    var rosParticipants = 32
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard BackendChoice(rawValue: backend) != nil else { throw ValidationError("--backend must be auto, kernel or userspace (got '\(backend)')") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        // CycloneDDS and Fast DDS probe every index on every peer: the range is each peer's cost.
-        guard (1...120).contains(rosParticipants) else { throw ValidationError("--ros-participants must be 1...120 (got \(rosParticipants))") }
-    }
-
-    func run() async throws {
+    static func run(_ options: AgentOptions) async throws {
         guard geteuid() == 0 else {
             throw CLIError("teamwire agent must run as root: it creates WireGuard interfaces and routes (try: sudo teamwire agent)")
         }
-        let choice = BackendChoice(rawValue: backend)!
-        if WireGuardDevice.resolve(choice) == .userspace {
-            do { _ = try WireGuardGo.locate(wireguardGo) } catch { throw CLIError("\(error)") }
+        let state = options.state
+        if WireGuardDevice.resolve(options.backend) == .userspace {
+            do { _ = try WireGuardGo.locate(options.wireguardGo) } catch { throw CLIError("\(error)") }
         }
-        let logger = startLogging(level: logLevel, label: "teamwire.agent")
+        let logger = startLogging(level: options.logLevel, label: "teamwire.agent")
         // Keys, state and the socket are for root only, whatever the caller's umask.
         umask(0o077)
         let (reasons, stop) = AsyncStream<String>.makeStream()
@@ -96,8 +77,8 @@ struct AgentDaemon: AsyncParsableCommand {
         }
         defer { close(lock) }
         do {
-            agent = try Agent(config: AgentConfig(stateDirectory: state, backend: choice, wireguardGo: wireguardGo,
-                                                 mdns: !noMDNS, rosParticipants: rosParticipants), logger: logger) { why in
+            agent = try Agent(config: AgentConfig(stateDirectory: state, backend: options.backend, wireguardGo: options.wireguardGo,
+                                                 mdns: options.mdns, rosParticipants: options.rosParticipants), logger: logger) { why in
                 stop.yield(why)
             }
         } catch {
@@ -132,10 +113,14 @@ struct AgentDaemon: AsyncParsableCommand {
 
 
 /// What FileHandle.standardError.write did (FileHandle is not in FoundationEssentials).
-func writeStandardError(_ text: String) {
+func writeStandardError(_ text: String) { write(all: text, to: STDERR_FILENO) }
+
+func writeStandardOutput(_ text: String) { write(all: text, to: STDOUT_FILENO) }
+
+private func write(all text: String, to fd: Int32) {
     var bytes = Array(text.utf8)[...]
     while !bytes.isEmpty {
-        let n = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         if n < 0, errno == EINTR { continue }
         guard n > 0 else { return }
         bytes = bytes.dropFirst(n)

@@ -39,6 +39,11 @@ extension CampusTests {
         #expect(r.status == 1 && r.out.contains("wireguard-go"), "\(r.out)")
         r = try run([Campus.binary, "agent", "--state", state, "--backend", "bogus"], check: false)
         #expect(r.status != 0 && r.out.contains("--backend must be auto, kernel or userspace"), "\(r.out)")
+        r = try run([Campus.binary, "agent", "--state", state, "--ros-participants", "0"], check: false)
+        #expect(r.status == 64 && r.out.contains("--ros-participants must be 1...120") && r.out.contains("Usage: teamwire-agent"), "\(r.out)")
+        // The daemon's own help, through `teamwire agent`.
+        r = try run([Campus.binary, "agent", "--help"], check: false)
+        #expect(r.status == 0 && r.out.contains("USAGE: teamwire-agent") && r.out.contains("--ros-participants <n>"), "\(r.out)")
         #expect(!FileManager.default.fileExists(atPath: state + "/teams"))
     }
 

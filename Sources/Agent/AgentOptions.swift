@@ -1,0 +1,104 @@
+import Logging
+import WireGuardControl
+
+/// teamwire-agent's command line. Parsed by hand, not with ArgumentParser: the daemon stays up
+/// on every robot, and ArgumentParser's reflection-driven parsing keeps about 1 MiB of code and
+/// metadata resident for seven options.
+public struct AgentOptions: Equatable, Sendable {
+    public var state = TeamStore.defaultRoot
+    public var backend = BackendChoice.automatic
+    public var wireguardGo: String?
+    public var mdns = true
+    public var rosParticipants = 32
+    public var logLevel = Logger.Level.info
+
+    public init() {}
+
+    /// What the command line asks for.
+    public enum Request: Equatable, Sendable {
+        case run(AgentOptions)
+        case help
+    }
+
+    public struct UsageError: Error, CustomStringConvertible, Equatable {
+        public var description: String
+    }
+
+    public static let synopsis = "teamwire-agent [--state <dir>] [--backend <backend>] [--wireguard-go <path>] [--no-mdns] [--ros-participants <n>] [--log-level <log-level>]"
+
+    public static let usage = """
+        OVERVIEW: Run the node's daemon: owns the WireGuard interfaces and keeps every joined team in sync.
+
+        Run it under systemd (config/teamwire-agent.service), from roslaunch, or in a terminal.
+        Teams joined before come back up from the state directory at once, even when the
+        coordinator is unreachable. Stopping the agent leaves the tunnels up; the next start
+        adopts them. `teamwire join`, `status` and `leave` talk to it through agent.sock.
+
+        USAGE: \(synopsis)
+
+        OPTIONS:
+          --state <dir>           The agent's state directory (its socket lives there). (default: \(TeamStore.defaultRoot))
+          --backend <backend>     WireGuard backend: auto (kernel module if present, else wireguard-go), kernel or
+                                  userspace. (default: auto)
+          --wireguard-go <path>   Path of wireguard-go (default: found on PATH).
+          --no-mdns               Do not publish members' names and the ROS master on the local avahi-daemon.
+          --ros-participants <n>  DDS participants (ROS 2 processes) per member that the generated DDS files let
+                                  discovery find. (default: 32)
+          --log-level <log-level> trace, debug, info, notice, warning, error or critical. (default: info)
+          -h, --help              Show help information.
+
+        """
+
+    /// Parses `arguments` (without the program name). Accepts `--name value` and `--name=value`.
+    public static func parse(_ arguments: [String]) throws(UsageError) -> Request {
+        var options = AgentOptions()
+        var rest = arguments[...]
+        while let word = rest.popFirst() {
+            let name: Substring
+            var inline: Substring?
+            if let eq = word.firstIndex(of: "="), word.hasPrefix("--") {
+                name = word[..<eq]
+                inline = word[word.index(after: eq)...]
+            } else {
+                name = word[...]
+            }
+            func value() throws(UsageError) -> String {
+                if let inline { return String(inline) }
+                guard let next = rest.popFirst() else { throw UsageError(description: "missing value for '\(name)'") }
+                return next
+            }
+            switch name {
+            case "-h", "--help":
+                return .help
+            case "--state":
+                options.state = try value()
+                guard !options.state.isEmpty else { throw UsageError(description: "--state must not be empty") }
+            case "--backend":
+                let v = try value()
+                guard let b = BackendChoice(rawValue: v) else {
+                    throw UsageError(description: "--backend must be auto, kernel or userspace (got '\(v)')")
+                }
+                options.backend = b
+            case "--wireguard-go":
+                options.wireguardGo = try value()
+            case "--no-mdns":
+                guard inline == nil else { throw UsageError(description: "--no-mdns takes no value") }
+                options.mdns = false
+            case "--ros-participants":
+                // CycloneDDS and Fast DDS probe every index on every peer: the range is each peer's cost.
+                let v = try value()
+                guard let n = Int(v), (1...120).contains(n) else {
+                    throw UsageError(description: "--ros-participants must be 1...120 (got \(v))")
+                }
+                options.rosParticipants = n
+            case "--log-level":
+                let v = try value()
+                guard let level = Logger.Level(rawValue: v) else { throw UsageError(description: "unknown --log-level '\(v)'") }
+                options.logLevel = level
+            default:
+                throw UsageError(description: "unknown option '\(word)'")
+            }
+        }
+        return .run(options)
+    }
+}
