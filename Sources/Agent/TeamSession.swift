@@ -257,9 +257,15 @@ actor TeamSession {
             let s = Task { await quietSleep(seconds: wait) }
             sleeper = s
             await s.value
-            // Woken by traffic: look at once, but never more often than once a tick.
+            // Woken by traffic: look at once, but never more often than once a tick. This wait is
+            // the sleeper too: a path signal or a new member arriving during it still means "look
+            // now" (the doorbell stays unarmed until the next look, so traffic cannot end it).
             let since = Self.now() - last
-            if rang, !signalled, since < policy.tick { await quietSleep(seconds: policy.tick - since) }
+            if rang, !signalled, since < policy.tick {
+                let t = Task { await quietSleep(seconds: policy.tick - since) }
+                sleeper = t
+                await t.value
+            }
         }
     }
 

@@ -24,10 +24,7 @@ final class HubSignals: Sendable {
 
     private let fd: Int32
     private let logger: Logger
-    /// Overlay address -> team, as last applied to the hub.
-    private let teams = Mutex<[IPv4Address: String]>([:])
-    /// Last relay per (from, to), to drop floods.
-    private let recent = Mutex<[UInt64: ContinuousClock.Instant]>([:])
+    private let rule = Mutex(SignalRelayRule())
 
     /// Opens the socket; call on the hub's system thread so it lives in the hub's namespace.
     init(interface: String, logger: Logger) throws {
@@ -50,9 +47,7 @@ final class HubSignals: Sendable {
     }
 
     func update(_ hubTeams: [HubTeam]) {
-        var map: [IPv4Address: String] = [:]
-        for t in hubTeams { for m in t.members { map[m.address] = t.name } }
-        teams.withLock { $0 = map }
+        rule.withLock { $0.update(hubTeams) }
     }
 
     /// Serves until `stop()`, on a thread of its own (a blocking read: no timer, no wake-ups).
@@ -84,20 +79,13 @@ final class HubSignals: Sendable {
     }
 
     private func relay(_ kind: PathSignalMessage.Kind, from: IPv4Address, to: IPv4Address) {
-        let sameTeam = teams.withLock { t in t[from] != nil && t[from] == t[to] && from != to }
-        guard sameTeam else {
+        switch rule.withLock({ $0.admit(kind, from: from, to: to, now: .now) }) {
+        case .relay: break
+        case .flood: return
+        case .notOneTeam:
             logger.debug("path signal dropped: not two members of one team", metadata: ["from": "\(from)", "to": "\(to)"])
             return
         }
-        let key = (UInt64(from.value) << 32 | UInt64(to.value)) &+ UInt64(kind.rawValue) &* 0x9E37_79B9_7F4A_7C15
-        let now = ContinuousClock.now
-        let flood = recent.withLock { r in
-            if let last = r[key], now - last < .milliseconds(500) { return true }
-            if r.count > 100_000 { r.removeAll() }
-            r[key] = now
-            return false
-        }
-        guard !flood else { return }
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = Self.port.bigEndian
