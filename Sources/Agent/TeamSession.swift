@@ -257,12 +257,14 @@ actor TeamSession {
             let s = Task { await quietSleep(seconds: wait) }
             sleeper = s
             await s.value
-            // Woken by traffic: look at once, but never more often than once a tick. This wait is
+            // Woken by traffic: look at once, but never more often than once a tick, nor later
+            // than planned (a member's "direct" signal plans looks 0.1 s apart). This wait is
             // the sleeper too: a path signal or a new member arriving during it still means "look
             // now" (the doorbell stays unarmed until the next look, so traffic cannot end it).
             let since = Self.now() - last
-            if rang, !signalled, since < policy.tick {
-                let t = Task { await quietSleep(seconds: policy.tick - since) }
+            let limit = min(policy.tick, wait)
+            if rang, !signalled, since < limit {
+                let t = Task { await quietSleep(seconds: limit - since) }
                 sleeper = t
                 await t.value
             }
