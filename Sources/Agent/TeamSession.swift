@@ -254,21 +254,22 @@ actor TeamSession {
         while !Task.isCancelled, !stopped {
             let wait = tick()
             let last = Self.now()
-            let s = Task { await quietSleep(seconds: wait) }
-            sleeper = s
-            await s.value
+            await sleep(wait)
             // Woken by traffic: look at once, but never more often than once a tick, nor later
             // than planned (a member's "direct" signal plans looks 0.1 s apart). This wait is
             // the sleeper too: a path signal or a new member arriving during it still means "look
             // now" (the doorbell stays unarmed until the next look, so traffic cannot end it).
             let since = Self.now() - last
             let limit = min(policy.tick, wait)
-            if rang, !signalled, since < limit {
-                let t = Task { await quietSleep(seconds: limit - since) }
-                sleeper = t
-                await t.value
-            }
+            if rang, !signalled, since < limit { await sleep(limit - since) }
         }
+    }
+
+    /// Sleeps as the sleeper: a wake-up, a path signal or a new member cancels it to look now.
+    private func sleep(_ seconds: Double) async {
+        let s = Task { await quietSleep(seconds: seconds) }
+        sleeper = s
+        await s.value
     }
 
     /// Reads the counters, advances every member's path, applies what changed; returns the

@@ -15,6 +15,13 @@ import TeamwireCore
         }
     }
 
+    /// Team iris with 100.64.0.2 and 100.64.0.3.
+    func twoMembers() -> SignalRelayRule {
+        var rule = SignalRelayRule()
+        rule.update(teams(["iris": [("100.64.0.2", 1), ("100.64.0.3", 2)]]))
+        return rule
+    }
+
     @Test func onlyBetweenMembersOfOneTeam() {
         var rule = SignalRelayRule()
         rule.update(teams(["iris": [("100.64.0.2", 1), ("100.64.0.3", 2)], "kestrel": [("100.64.1.2", 3)]]))
@@ -27,8 +34,7 @@ import TeamwireCore
     }
 
     @Test func theSameSignalAtMostOncePerWindow() {
-        var rule = SignalRelayRule()
-        rule.update(teams(["iris": [("100.64.0.2", 1), ("100.64.0.3", 2)]]))
+        var rule = twoMembers()
         let t = ContinuousClock.now
         let a = addr("100.64.0.2"), b = addr("100.64.0.3")
         #expect(rule.admit(.direct, from: a, to: b, now: t) == .relay)
@@ -45,8 +51,7 @@ import TeamwireCore
     /// A member left and another got its address within the window (a laptop leaving and
     /// joining again): its first "direct" is news, not a flood of the old member's.
     @Test func anAddressThatChangedHandsStartsAfresh() {
-        var rule = SignalRelayRule()
-        rule.update(teams(["iris": [("100.64.0.2", 1), ("100.64.0.3", 2)]]))
+        var rule = twoMembers()
         let t = ContinuousClock.now
         let a = addr("100.64.0.2"), b = addr("100.64.0.3")
         #expect(rule.admit(.direct, from: a, to: b, now: t) == .relay)
