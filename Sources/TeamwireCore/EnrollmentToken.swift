@@ -90,6 +90,8 @@ public struct EnrollmentToken: Sendable, Equatable {
         }
         let count = Int(try take(1)[0])
         guard count >= 1 else { throw bad("it names no coordinator endpoint") }
+        // The initializer's preconditions hold for tokens the coordinator makes; a crafted one is refused here.
+        guard count <= Self.maxEndpoints else { throw bad("it names \(count) coordinator endpoints (at most \(Self.maxEndpoints))") }
         var endpoints: [Endpoint] = []
         for _ in 0..<count {
             let len = Int(try take(1)[0])

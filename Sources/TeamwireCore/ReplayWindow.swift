@@ -24,8 +24,11 @@ public struct ReplayWindow: Sendable {
     /// Nil when accepted (and the nonce is now remembered), else the refusal.
     public mutating func admit(nonce: [UInt8], timestampMillis ts: Int64, nowMillis now: Int64) -> APIError? {
         guard nonce.count == SharedKey.nonceLength else { return APIError(.badEnvelope, "bad nonce") }
-        if abs(ts - now) > skewMillis {
-            return APIError(.clockSkew, "request timestamp is \((ts - now) / 1000) s away from the coordinator's clock (allowed ±\(skewMillis / 1000) s); check the node's clock", serverTime: now)
+        // The timestamp comes from outside: any Int64, so the difference may not fit one.
+        let (offset, overflow) = ts.subtractingReportingOverflow(now)
+        if overflow || offset.magnitude > skewMillis.magnitude {
+            let away = overflow ? "far" : "\(offset / 1000) s"
+            return APIError(.clockSkew, "request timestamp is \(away) away from the coordinator's clock (allowed ±\(skewMillis / 1000) s); check the node's clock", serverTime: now)
         }
         rotate(now)
         let k = Self.key(nonce)

@@ -93,7 +93,7 @@ final class NetlinkSocket {
                     // A dump that failed midway ends with the negative errno in DONE's payload.
                     if message.count >= 20 {
                         let e = message[16..<20].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
-                        if e < 0 { reply.errno = -e }
+                        if e < 0 { reply.errno = NetlinkSocket.positiveErrno(e) }
                     }
                     return reply
                 case NLMSG_OVERRUN:
@@ -110,14 +110,20 @@ final class NetlinkSocket {
     /// extended-ack attributes when NLM_F_ACK_TLVS is set.
     static func parseError(_ message: [UInt8]) -> (Int32, String?) {
         guard message.count >= 20 else { return (EBADMSG, "short netlink error message") }
-        let e = message[16..<20].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+        let e = positiveErrno(message[16..<20].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) })
         let flags = Int32(message[...].loadU16(at: 6))
-        guard flags & NLM_F_ACK_TLVS != 0, message.count >= 36 else { return (-e, nil) }
+        guard flags & NLM_F_ACK_TLVS != 0, message.count >= 36 else { return (e, nil) }
         let echoed = flags & NLM_F_CAPPED != 0 ? 16 : Int(message[20..<24].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
         let start = (20 + echoed + 3) & ~3
-        guard start <= message.count, let attrs = try? NetlinkAttribute.parse(message[start...]) else { return (-e, nil) }
+        guard start <= message.count, let attrs = try? NetlinkAttribute.parse(message[start...]) else { return (e, nil) }
         let text = attrs.first { $0.type == UInt16(NLMSGERR_ATTR_MSG.rawValue) }?.string
-        return (-e, text)
+        return (e, text)
+    }
+
+    /// The kernel sends errnos negated; Int32.min has no positive counterpart (it is no errno,
+    /// but the decoder must not trap on any bytes), so it reads as a malformed message.
+    static func positiveErrno(_ negated: Int32) -> Int32 {
+        negated == .min ? EBADMSG : -negated
     }
 
     /// The request, which must be ACKed with no error except those in `accepting`; returns the

@@ -115,7 +115,7 @@ public enum UAPI {
         }
         if let p = peer { dev.peers.append(p) }
         guard let e = errno else { throw WireGuardError.malformedReply("reply has no errno line (truncated?)") }
-        guard e == 0 else { throw WireGuardError.refused(operation: "get", errno: e) }
+        guard e == 0 else { throw WireGuardError.refused(operation: "get", errno: positiveErrno(e)) }
         // 0.0 means "never": both backends report it that way.
         for i in dev.peers.indices where dev.peers[i].lastHandshake == .init(seconds: 0, nanoseconds: 0) {
             dev.peers[i].lastHandshake = nil
@@ -150,6 +150,10 @@ public enum UAPI {
         guard let last = lines.last, last.hasPrefix("errno="), let e = Int32(last.dropFirst(6)) else {
             throw WireGuardError.malformedReply("set reply without errno: \(reply.prefix(80))")
         }
-        guard e == 0 else { throw WireGuardError.refused(operation: "set", errno: e) }
+        guard e == 0 else { throw WireGuardError.refused(operation: "set", errno: positiveErrno(e)) }
     }
+
+    /// wireguard-go answers `errno=-98` where the kernel's tools say 98: errors carry the positive
+    /// errno either way, so `strerror` names it ("Address in use", not "Unknown error -98").
+    static func positiveErrno(_ e: Int32) -> Int32 { e < 0 && e != .min ? -e : e }
 }

@@ -48,5 +48,6 @@ import Glibc
 #endif
 
 func errnoText(_ e: Int32) -> String {
-    "\(String(cString: strerror(e))) (errno \(e))"
+    let n = e < 0 && e != .min ? -e : e
+    return "\(String(cString: strerror(n))) (errno \(n))"
 }

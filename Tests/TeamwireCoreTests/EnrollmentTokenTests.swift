@@ -159,6 +159,17 @@ struct EnrollmentTokenTests {
         #expect(messages["trailing bytes"]!.contains("trailing bytes"))
     }
 
+    @Test("a crafted token with more endpoints than a token holds is refused, not trapped on (issue 15)")
+    func tooManyEndpoints() throws {
+        let e = (0..<17).map { Array("192.0.2.\($0 + 1):7946".utf8) }
+        let message = try #require(Self.refusalMessage(Self.text(Self.body(endpoints: e))))
+        #expect(message.contains("17 coordinator endpoints (at most 16)"))
+        let sixteen = try EnrollmentToken(parsing: Self.text(Self.body(endpoints: Array(e.prefix(16)))))
+        #expect(sixteen.endpoints.count == 16)
+        // The largest count byte, with no endpoints behind it.
+        #expect(Self.refusalMessage(Self.text(Self.body(endpoints: [], endpointCount: 255))) != nil)
+    }
+
     @Test("every single-bit flip of the token's bytes is caught by the checksum")
     func everyBitFlip() throws {
         let good = Self.body()

@@ -58,6 +58,17 @@ struct ReplayWindowTests {
         #expect(w.admit(nonce: Self.nonce(1), timestampMillis: Self.t0, nowMillis: Self.t0) == nil)
     }
 
+    @Test("timestamps at the ends of Int64 are refused, not trapped on (issue 15)",
+          arguments: [Int64.min, Int64.min + 1, Int64.max, Int64.max - 1])
+    func extremeTimestamps(ts: Int64) {
+        var w = ReplayWindow()
+        for now in [Self.t0, 0, -Self.t0] as [Int64] {
+            let e = w.admit(nonce: Self.nonce(1), timestampMillis: ts, nowMillis: now)
+            #expect(e?.code == .clockSkew)
+            #expect(e?.serverTime == now)
+        }
+    }
+
     @Test("nonces must be 24 bytes", arguments: [0, 1, 23, 25, 48])
     func nonceLength(n: Int) {
         var w = ReplayWindow()

@@ -77,6 +77,15 @@ struct UAPITests {
         #expect(throws: Never.self) { try UAPI.parseSet("errno=0\n\n") }
     }
 
+    @Test func wireguardGosNegativeErrnoIsNamed() {
+        // wireguard-go answers a port clash with errno=-98 (issue 15: it read "Unknown error -98").
+        #expect(throws: WireGuardError.refused(operation: "set", errno: 98)) { try UAPI.parseSet("errno=-98\n\n") }
+        #expect(throws: WireGuardError.refused(operation: "get", errno: 19)) { try UAPI.parseGet("errno=-19\n\n", interface: "wg0") }
+        let text = WireGuardError.refused(operation: "set", errno: -98).description
+        #expect(text.contains("Address already in use (errno 98)"), "\(text)")
+        #expect(!WireGuardError.refused(operation: "set", errno: .min).description.isEmpty)
+    }
+
     @Test func setRequestIsExact() throws {
         let u = DeviceUpdate(privateKey: dev, listenPort: 51820, fwmark: 7, replacePeers: true, peers: [
             PeerUpdate(publicKey: k1.publicKey, presharedKey: .zero, endpoint: Endpoint("[2001:db8::1]:51820"), persistentKeepalive: 25,
