@@ -87,8 +87,8 @@ public enum AgentAPI {
     static func handle<B: Decodable, R: Encodable>(_ body: [UInt8]?, _ type: B.Type, _ run: (B) async throws -> R) async -> (Int, [UInt8]) {
         guard let body else { return failure(APIError(.bodyTooLarge, "request body is larger than \(maxBody) bytes"), status: 413) }
         let value: B
-        do { value = try JSONDecoder().decode(B.self, from: Data(body)) } catch {
-            return failure(APIError(.badRequest, "malformed request: \(error)"), status: 400)
+        do { value = try AgentRequestBody.decode(B.self, from: body) } catch {
+            return failure(error, status: 400)
         }
         do { return (200, ControlCodec.encodeJSON(try await run(value))) } catch {
             return failure(APIError(.badRequest, "\(error)"), status: 422)
