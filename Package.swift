@@ -144,6 +144,16 @@ let package = Package(
         .testTarget(name: "RosBridgeTests", dependencies: ["RosBridge", "TeamwireCore", "TestSupport"]),
         .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "RosBridge", "TeamwireCore", "CAvahi"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
+
+        // Fuzzing (issue 15): one harness function per parser that takes outside bytes, checking
+        // what must hold for any input. `scripts/fuzz` builds `teamwire-fuzz` with libFuzzer and
+        // ASan (-DTEAMWIRE_FUZZ); the normal build makes it a replayer of files, and
+        // FuzzRegressionTests replays Fuzz/corpus and Fuzz/regressions through the same functions.
+        .target(name: "FuzzHarness", dependencies: ["TeamwireCore", "WireGuardControl", "RosBridge"]),
+        .executableTarget(name: "teamwire-fuzz", dependencies: ["FuzzHarness", "CFuzzerDriver"]),
+        // Declares libFuzzer's driver, which the fuzz build's entry point calls.
+        .target(name: "CFuzzerDriver"),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"]),
     ],
     swiftLanguageModes: [.v6]
 )
