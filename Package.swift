@@ -149,11 +149,18 @@ let package = Package(
         // what must hold for any input. `scripts/fuzz` builds `teamwire-fuzz` with libFuzzer and
         // ASan (-DTEAMWIRE_FUZZ); the normal build makes it a replayer of files, and
         // FuzzRegressionTests replays Fuzz/corpus and Fuzz/regressions through the same functions.
-        .target(name: "FuzzHarness", dependencies: ["TeamwireCore", "WireGuardControl", "RosBridge"]),
-        .executableTarget(name: "teamwire-fuzz", dependencies: ["FuzzHarness", "CFuzzerDriver"]),
+        .target(name: "FuzzHarness", dependencies: ["TeamwireCore", "WireGuardControl", "RosBridge", "CFuzzerDriver"]),
+        .executableTarget(name: "teamwire-fuzz", dependencies: ["FuzzHarness"]),
+        // The coordinator's request handlers on a real SQLite state: its own executable, since
+        // GRDB, Hummingbird and NIO make the sanitized build several times longer.
+        .target(
+            name: "FuzzCoordinatorHarness",
+            dependencies: ["FuzzHarness", "Coordinator", "TeamwireCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(name: "teamwire-fuzz-coordinator", dependencies: ["FuzzCoordinatorHarness", "FuzzHarness"]),
         // Declares libFuzzer's driver, which the fuzz build's entry point calls.
         .target(name: "CFuzzerDriver"),
-        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness", "FuzzCoordinatorHarness"]),
     ],
     swiftLanguageModes: [.v6]
 )

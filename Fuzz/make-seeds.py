@@ -63,6 +63,21 @@ for plain in [request("enroll", enroll),
               '{"type":"request","op":"map","ts":1780272000000}']:
     add("sealed-request", plain)
 
+# registry: the same requests against the coordinator's state (team iris; robot1 is this
+# node, robot2 another member); the harness puts the real token's id and secret in place of
+# the ones written here. Renaming, a taken name, a report that changes endpoints, leaving.
+for plain in [request("enroll", enroll),
+              request("enroll", enroll.replace('"robot1"', '"robot3"')),
+              request("enroll", enroll.replace('"robot1"', '"robot2"')),
+              request("enroll", enroll.replace('"iris"', '"atlas"')),
+              request("map", '{"since":0,"waitSeconds":0}'),
+              request("map", '{"since":2,"waitSeconds":5}'),
+              request("report", '{"endpoints":["192.0.2.99:51820","[2001:db8::7]:51820"],"listenPort":4500}'),
+              request("report", '{"endpoints":["192.0.2.10:51820"],"listenPort":51820}'),
+              request("leave", "{}"),
+              request("map", '{"since":0,"waitSeconds":0}', ts=1780272070000)]:
+    add("registry", plain)
+
 # sealed-reply: replies as the coordinator seals them (ControlCodec.sealReply, sealReply(encodedOK:)).
 nonce_b64 = base64.b64encode(bytes(range(24))).decode()
 pub = base64.b64encode(bytes(range(32))).decode()

@@ -8,6 +8,12 @@ public enum FuzzHarness {
         /// What it runs and checks, for `teamwire-fuzz --list` and the README.
         public let summary: String
         public let run: @Sendable ([UInt8]) -> Void
+
+        package init(name: String, summary: String, run: @escaping @Sendable ([UInt8]) -> Void) {
+            self.name = name
+            self.summary = summary
+            self.run = run
+        }
     }
 
     public static let targets: [Target] = [
@@ -26,11 +32,11 @@ public enum FuzzHarness {
     public static func target(named name: String) -> Target? { targets.first { $0.name == name } }
 
     /// A property every input must satisfy; a violation is a bug to fix, not an input to refuse.
-    static func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    package static func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
                         file: StaticString = #fileID, line: UInt = #line) {
         if !condition() { fatalError("fuzz property violated: \(message())", file: file, line: line) }
     }
 
     /// The input as text, as the parsers that take `String` receive it from a file or socket.
-    static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+    package static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzCoordinatorHarness
 import FuzzHarness
 import Testing
 
@@ -15,9 +16,9 @@ import Testing
         return names.filter { !$0.hasPrefix(".") }.sorted().map { dir.appendingPathComponent($0) }
     }
 
-    @Test(arguments: FuzzHarness.targets.map(\.name))
+    @Test(arguments: (FuzzHarness.targets + CoordinatorFuzz.targets).map(\.name))
     func replaysSeedsAndRegressions(_ name: String) throws {
-        let target = try #require(FuzzHarness.target(named: name))
+        let target = try #require((FuzzHarness.targets + CoordinatorFuzz.targets).first { $0.name == name })
         let seeds = Self.files("corpus", name), regressions = Self.files("regressions", name)
         // A moved or misnamed directory must fail here, not pass with nothing replayed.
         #expect(seeds.count >= 3, "Fuzz/corpus/\(name) has \(seeds.count) seeds")
@@ -28,7 +29,7 @@ import Testing
 
     /// Every input directory belongs to a target, so no committed input is silently skipped.
     @Test func everyInputDirectoryNamesATarget() throws {
-        let names = Set(FuzzHarness.targets.map(\.name))
+        let names = Set((FuzzHarness.targets + CoordinatorFuzz.targets).map(\.name))
         for kind in ["corpus", "regressions"] {
             let dir = Self.fuzzDirectory.appendingPathComponent(kind)
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where !entry.hasPrefix(".") {
