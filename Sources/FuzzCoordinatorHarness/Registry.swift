@@ -28,13 +28,15 @@ public enum CoordinatorFuzz {
         let enrollAgain: [UInt8]
     }
 
+    /// Where the fixture's database lives: tmpfs when there is one (the store syncs every commit).
+    static let directory = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
+        + "/teamwire-fuzz-\(getpid())"
+
     static let fixture: Fixture = {
-        // tmpfs when there is one: the store syncs every commit (synchronous=FULL).
-        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-        let dir = "\(base)/teamwire-fuzz-\(getpid())"
+        let dir = directory
         try? FileManager.default.removeItem(atPath: dir)
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(atPath: "\(FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())/teamwire-fuzz-\(getpid())") }
+        atexit { try? FileManager.default.removeItem(atPath: CoordinatorFuzz.directory) }
         var logger = Logger(label: "fuzz.coordinator")
         logger.logLevel = .critical
         let registry = try! Registry(store: try! Store(path: dir + "/coordinator.db"),
