@@ -57,7 +57,7 @@ public final class NodeClient: Sendable {
         _ = try await call(.leave, Empty(), Empty.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
     }
 
-    func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) + clockOffset.withLock { $0 } }
+    func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) &+ clockOffset.withLock { $0 } }
 
     func call<B: Codable & Sendable, R: Codable & Sendable>(_ op: TeamwireCore.Operation, _ body: B, _ reply: R.Type, timeout: TimeAmount) async throws(ClientError) -> R {
         do {
@@ -65,7 +65,10 @@ public final class NodeClient: Sendable {
         } catch .refused(let e) where e.code == .clockSkew && e.serverTime != nil {
             // The refusal was sealed by the coordinator, so its clock can be trusted: adopt it and retry once.
             let local = Int64(Date().timeIntervalSince1970 * 1000)
-            clockOffset.withLock { $0 = e.serverTime! - local }
+            // Sealed, so from the coordinator; still a number from outside: no overflow.
+            let (offset, overflow) = e.serverTime!.subtractingReportingOverflow(local)
+            guard !overflow else { throw .badReply("the coordinator's clock (\(e.serverTime!) ms) is not a usable time") }
+            clockOffset.withLock { $0 = offset }
             return try await attempt(op, body, reply, timeout: timeout)
         }
     }
@@ -100,6 +103,11 @@ public final class NodeClient: Sendable {
                                                     connectTimeout: connectTimeout, timeout: timeout, maxBody: Self.maxReplyBytes)
                 preferred.withLock { $0 = idx }
                 return (r.status, r.contentType, r.body)
+            } catch let f as HTTPExchange.Failure where f.sent {
+                // The coordinator has the request: another endpoint would be the same request
+                // again (refused as a replay). The caller decides whether to ask anew.
+                preferred.withLock { $0 = idx }
+                throw .noReply("\(e): \(f)")
             } catch {
                 errors.append("\(e): \(error)")
             }

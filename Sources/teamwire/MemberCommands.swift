@@ -107,7 +107,7 @@ struct StatusCommand: AsyncParsableCommand {
             if i > 0 { print("") }
             print("team \(t.team): \(t.name) \(t.address)/\(t.prefix.length) on \(t.interface) (\(t.backend), port \(t.listenPort)), mode \(t.mode.rawValue), revision \(t.revision)")
             if let err = t.coordinatorError {
-                print("coordinator: unreachable since \(Output.ago(t.coordinatorContact)) (\(err)); tunnels stay up")
+                print("coordinator: unreachable, last answer \(Output.ago(t.coordinatorContact)) (\(err)); tunnels stay up")
             } else {
                 print("coordinator: last answer \(Output.ago(t.coordinatorContact))")
             }
