@@ -150,8 +150,9 @@ public actor Agent {
         }
     }
 
-    /// About 15 s in all: long enough for a coordinator restarted by systemd (RestartSec=2).
-    static let enrolAttempts = 7
+    /// Asked again after 0.5, 1, 2 and 4 s: long enough for a coordinator restarted by systemd
+    /// (RestartSec=2), short enough that a coordinator that is really away is said so soon.
+    static let enrolAttempts = 5
     static func enrolRetryDelay(_ attempt: Int) -> Double { min(0.5 * Double(1 << min(attempt - 1, 3)), 4) }
 
     private func startSession(_ e: Enrolment, key: PrivateKey, map: MapUpdate) async throws {

@@ -3,9 +3,9 @@ import Testing
 import TeamwireCore
 
 /// Issue 15: the coordinator dies with kill -9 and systemd restarts it 2 s later
-/// (`RestartSec=2` in config/), on the campus lab with real agents.
-@Suite("Coordinator crashes", .serialized)
-struct CoordinatorCrashTests {
+/// (`RestartSec=2` in config/), on the campus lab with real agents. (In the Campus suite: one
+/// lab at a time.)
+extension CampusTests {
     /// Three crashes in a row, each followed by a change made as soon as the new coordinator
     /// answers: every agent sees each change. Prints the re-attach times (Benchmarks/reattach-bench
     /// measures more rounds).
