@@ -64,10 +64,12 @@ extension IntegrationTests {
             /// The only acceptable refusal: a 4xx with this code (sealed unless noted).
             var code: ErrorCode
             var sealed = true
+            /// What the message must say (nil: the code's fixed sentence).
+            var mentioning: String? = nil
         }
 
         /// Sends every probe from `s` and checks each answer: the expected 4xx, a JSON error (sealed
-        /// and bound to the request, or plain), a message saying something.
+        /// and bound to the request, or plain), a message naming what was wrong.
         static func send(_ probes: [Probe], _ tc: TestCoordinator, _ s: Sealed.Sealer) async throws {
             for p in probes {
                 let sealed = s.seal(plaintext: p.plaintext)
@@ -85,6 +87,7 @@ extension IntegrationTests {
                 }
                 #expect(e.code == p.code, "\(p.label): \(e.code) (\(e.message)), expected \(p.code)")
                 #expect(!e.message.isEmpty, "\(p.label): empty message")
+                if let m = p.mentioning { #expect(e.message.contains(m), "\(p.label): '\(e.message)' should mention '\(m)'") }
                 if e.code == .clockSkew { #expect(e.serverTime != nil, "\(p.label): a clock_skew refusal tells the server time") }
             }
         }
@@ -109,8 +112,10 @@ extension IntegrationTests {
                 .report: #"{"endpoints":[],"listenPort":51820}"#,
                 .leave: "{}",
             ]
-            func add(_ label: String, _ op: TeamwireCore.Operation, _ body: String, ts: String? = nil, _ code: ErrorCode, sealed: Bool = true) {
-                out.append(Probe(label: label, op: op, plaintext: Sealed.request(op.rawValue, body, ts: ts), code: code, sealed: sealed))
+            func add(_ label: String, _ op: TeamwireCore.Operation, _ body: String, ts: String? = nil, _ code: ErrorCode, sealed: Bool = true, mentioning: String? = nil) {
+                // A body that fits meets the stranger's refusal, whose sentence is fixed.
+                let fixed = code == .unknownToken || code == .unknownNode
+                out.append(Probe(label: label, op: op, plaintext: Sealed.request(op.rawValue, body, ts: ts), code: code, sealed: sealed, mentioning: fixed ? nil : mentioning))
             }
 
             for v in values {
@@ -118,51 +123,63 @@ extension IntegrationTests {
                 // contents are trusted, so the answer is plain. Everything else is judged sealed.
                 let json = fits(v, AnyJSON.self)
                 /// `quoted`: v is inside a JSON string here, so the request is JSON whatever v is.
-                func probe(_ label: String, _ op: TeamwireCore.Operation, _ body: String, _ code: ErrorCode, quoted: Bool = false) {
+                func probe(_ label: String, _ op: TeamwireCore.Operation, _ body: String, _ code: ErrorCode, quoted: Bool = false, mentioning: String? = nil) {
                     let readable = json || quoted
-                    out.append(Probe(label: label, op: op, plaintext: Sealed.request(op.rawValue, body), code: readable ? code : .badRequest, sealed: readable))
+                    out.append(Probe(label: label, op: op, plaintext: Sealed.request(op.rawValue, body), code: readable ? code : .badRequest, sealed: readable,
+                                     mentioning: readable ? (code == .badRequest ? mentioning : nil) : "not a valid request"))
                 }
                 // The envelope's timestamp: an Int64 is judged by the replay window (sealed, with
                 // the server's time), anything else is not a request (plain: nothing is trusted yet).
                 for op in TeamwireCore.Operation.allCases {
-                    add("\(op) ts \(v.prefix(24))", op, body[op]!, ts: v, fits(v, Int64.self) ? .clockSkew : .badRequest, sealed: fits(v, Int64.self))
+                    let ts = fits(v, Int64.self)
+                    add("\(op) ts \(v.prefix(24))", op, body[op]!, ts: v, ts ? .clockSkew : .badRequest, sealed: ts,
+                        mentioning: ts ? "away from the coordinator's clock" : "not a valid request")
                 }
                 // map: since is any UInt64 by design; waitSeconds only 0...120.
-                probe("map since \(v.prefix(24))", .map, #"{"since":\#(v),"waitSeconds":0}"#, strictly(v, UInt64.self) != nil ? .unknownNode : .badRequest)
+                probe("map since \(v.prefix(24))", .map, #"{"since":\#(v),"waitSeconds":0}"#, strictly(v, UInt64.self) != nil ? .unknownNode : .badRequest,
+                      mentioning: misfit(v))
                 let wait = strictly(v, Int.self)
                 probe("map waitSeconds \(v.prefix(24))", .map, #"{"since":0,"waitSeconds":\#(v)}"#,
-                    wait.map { (0...MapRequest.maxWaitSeconds).contains($0) } == true ? .unknownNode : .badRequest)
+                      wait.map { (0...MapRequest.maxWaitSeconds).contains($0) } == true ? .unknownNode : .badRequest,
+                      mentioning: wait == nil ? misfit(v) : "waitSeconds must be 0...120")
                 // report: the WireGuard port, a port inside an endpoint, a number for an endpoint.
                 let portFits = strictly(v, UInt16.self) != nil, endpointFits = Endpoint("192.0.2.1:\(v)") != nil
-                probe("report listenPort \(v.prefix(24))", .report, #"{"endpoints":[],"listenPort":\#(v)}"#, portFits ? .unknownNode : .badRequest)
-                probe("report endpoint port \(v.prefix(24))", .report, #"{"endpoints":["192.0.2.1:\#(v)"],"listenPort":51820}"#, endpointFits ? .unknownNode : .badRequest, quoted: true)
-                probe("report endpoint [v6] port \(v.prefix(24))", .report, #"{"endpoints":["[2001:db8::1]:\#(v)"]}"#, endpointFits ? .unknownNode : .badRequest, quoted: true)
-                probe("report endpoint as number \(v.prefix(24))", .report, #"{"endpoints":[\#(v)],"listenPort":51820}"#, .badRequest)
+                probe("report listenPort \(v.prefix(24))", .report, #"{"endpoints":[],"listenPort":\#(v)}"#, portFits ? .unknownNode : .badRequest, mentioning: misfit(v))
+                probe("report endpoint port \(v.prefix(24))", .report, #"{"endpoints":["192.0.2.1:\#(v)"],"listenPort":51820}"#, endpointFits ? .unknownNode : .badRequest, quoted: true,
+                      mentioning: "invalid endpoint")
+                probe("report endpoint [v6] port \(v.prefix(24))", .report, #"{"endpoints":["[2001:db8::1]:\#(v)"]}"#, endpointFits ? .unknownNode : .badRequest, quoted: true,
+                      mentioning: "invalid endpoint")
+                probe("report endpoint as number \(v.prefix(24))", .report, #"{"endpoints":[\#(v)],"listenPort":51820}"#, .badRequest, mentioning: wrongType(v, at: "body.endpoints.[0]"))
                 // Every body as a bare number, and a number in a field no body has.
                 for op in TeamwireCore.Operation.allCases {
-                    probe("\(op) body \(v.prefix(24))", op, v, .badRequest)
-                    probe("\(op) unknown numeric field \(v.prefix(24))", op, String(body[op]!.dropLast()) + (op == .leave ? "" : ",") + #""count":\#(v)}"#, .badRequest)
+                    probe("\(op) body \(v.prefix(24))", op, v, .badRequest, mentioning: wrongType(v, at: "body"))
+                    probe("\(op) unknown numeric field \(v.prefix(24))", op, String(body[op]!.dropLast()) + (op == .leave ? "" : ",") + #""count":\#(v)}"#, .badRequest,
+                          mentioning: sentence(for: v, misfit: "unknown field 'body.count'"))
                 }
                 // enroll: the port, a port in an endpoint, and a number for every string.
-                probe("enroll listenPort \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), listenPort: v), portFits ? .unknownToken : .badRequest)
+                probe("enroll listenPort \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), listenPort: v), portFits ? .unknownToken : .badRequest,
+                      mentioning: misfit(v))
                 probe("enroll endpoint port \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), endpoints: #"["192.0.2.1:\#(v)"]"#),
-                      endpointFits ? .unknownToken : .badRequest, quoted: true)
-                probe("enroll tokenID \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: v, secret: quoted(secret)), .badRequest)
-                probe("enroll tokenID \"\(v.prefix(24))\"", .enroll, bogusTokenBody(tokenID: quoted(v), secret: quoted(secret)), TokenID(v) != nil ? .unknownToken : .badRequest, quoted: true)
-                probe("enroll secret \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: v), .badRequest)
-                probe("enroll team \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), team: v), .badRequest)
-                probe("enroll name \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), name: v), .badRequest)
-                probe("enroll endpoints \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), endpoints: v), .badRequest)
+                      endpointFits ? .unknownToken : .badRequest, quoted: true, mentioning: "invalid endpoint")
+                probe("enroll tokenID \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: v, secret: quoted(secret)), .badRequest, mentioning: wrongType(v, at: "body.tokenID"))
+                probe("enroll tokenID \"\(v.prefix(24))\"", .enroll, bogusTokenBody(tokenID: quoted(v), secret: quoted(secret)), TokenID(v) != nil ? .unknownToken : .badRequest, quoted: true,
+                      mentioning: "invalid token id at 'body.tokenID'")
+                probe("enroll secret \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: v), .badRequest, mentioning: wrongType(v, at: "body.secret"))
+                probe("enroll team \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), team: v), .badRequest, mentioning: wrongType(v, at: "body.team"))
+                probe("enroll name \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), name: v), .badRequest, mentioning: wrongType(v, at: "body.name"))
+                probe("enroll endpoints \(v.prefix(24))", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), endpoints: v), .badRequest, mentioning: wrongType(v, at: "body.endpoints"))
             }
             // Lengths: token ids, secrets, names, teams and endpoint lists of every size up to the
             // 64 KiB body limit. Only a well-formed id and a 32-byte secret reach the token lookup.
             for n in [0, 1, 15, 16, 17, 64, 1000, 60_000] {
                 let id = String(repeating: "a", count: n)
-                add("enroll tokenID of \(n) hex digits", .enroll, bogusTokenBody(tokenID: quoted(id), secret: quoted(secret)), n == 16 ? .unknownToken : .badRequest)
+                add("enroll tokenID of \(n) hex digits", .enroll, bogusTokenBody(tokenID: quoted(id), secret: quoted(secret)), n == 16 ? .unknownToken : .badRequest,
+                mentioning: "invalid token id at 'body.tokenID'")
             }
             for n in [0, 1, 31, 32, 33, 64, 1000, 40_000] {
                 let s = Base64.encode(Sodium.randomBytes(n))
-                add("enroll secret of \(n) bytes", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(s)), n == 32 ? .unknownToken : .malformedToken)
+                add("enroll secret of \(n) bytes", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(s)), n == 32 ? .unknownToken : .malformedToken,
+                mentioning: "the token secret is malformed (expected 32 bytes of base64)")
             }
             for n in [0, 63, 64, 60_000] {
                 let text = String(repeating: "r", count: n)
@@ -171,7 +188,8 @@ extension IntegrationTests {
                 add("enroll name of \(n) characters", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), name: quoted(text)), .unknownToken)
             }
             for n in [0, 1, 32, 33, 1000, 2500] {
-                add("report with \(n) endpoints", .report, #"{"endpoints":\#(endpointList(n)),"listenPort":51820}"#, n <= ReportRequest.maxEndpoints ? .unknownNode : .badRequest)
+                add("report with \(n) endpoints", .report, #"{"endpoints":\#(endpointList(n)),"listenPort":51820}"#, n <= ReportRequest.maxEndpoints ? .unknownNode : .badRequest,
+                mentioning: "too many endpoint candidates (\(n), at most 32)")
                 add("enroll with \(n) endpoints", .enroll, bogusTokenBody(tokenID: quoted(tokenID), secret: quoted(secret), endpoints: endpointList(n)), .unknownToken)
             }
             return out
