@@ -374,7 +374,7 @@ actor TeamSession {
     }
 
     static func counters(_ p: PeerState) -> PeerCounters {
-        PeerCounters(rx: p.rxBytes, tx: p.txBytes, handshake: p.lastHandshake.map { $0.seconds &* 1_000_000_000 &+ $0.nanoseconds } ?? 0)
+        PeerCounters(rx: p.rxBytes, tx: p.txBytes, handshake: p.lastHandshake?.unixNanoseconds ?? 0)
     }
 
     /// The doorbell rang: traffic started; look now.
@@ -473,7 +473,7 @@ actor TeamSession {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         func peerStatus(_ k: PublicKey) -> PeerStatus {
             guard let p = reconciler.peers[k] else { return PeerStatus() }
-            let hs = p.lastHandshake.map { $0.seconds * 1000 + $0.nanoseconds / 1_000_000 }
+            let hs = p.lastHandshake?.unixMilliseconds
             return PeerStatus(endpoint: p.endpoint, latestHandshake: hs == 0 ? nil : hs, rxBytes: p.rxBytes, txBytes: p.txBytes)
         }
         func recent(_ ms: Int64?) -> Bool { ms.map { nowMs - $0 < 180_000 } ?? false }

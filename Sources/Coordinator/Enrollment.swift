@@ -56,7 +56,7 @@ extension Registry {
         let retry = try String.fetchOne(db, sql: "SELECT token_id FROM node WHERE public_key = ? AND team_id = ?",
                                         arguments: [Data(key.rawValue), tid]) == token.id.description
         if now >= token.expiresAt, !retry {
-            throw APIError(.tokenExpired, "this token expired \(DurationText.format(seconds: max(1, (now - token.expiresAt) / 1000))) ago; ask an admin for a new one")
+            throw APIError(.tokenExpired, "this token expired \(DurationText.format(seconds: max(1, now.subtractingReportingOverflow(token.expiresAt).partialValue / 1000))) ago; ask an admin for a new one")
         }
         if let m = token.maxUses, token.uses >= m, !retry {
             throw APIError(.tokenUsedUp, "this token has been used \(token.uses) of \(m) times; ask an admin for a new one")

@@ -41,20 +41,24 @@ public final class NodeClient: Sendable {
     }
 
     public func enroll(token: EnrollmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil, timeout: Duration = .seconds(30)) async throws(ClientError) -> EnrollReply {
-        try await call(.enroll, EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort), EnrollReply.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        try await call(.enroll, EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort), EnrollReply.self, timeout: Self.amount(timeout))
     }
 
     /// The team map since `revision`, waiting up to `wait` for a change.
     public func map(since revision: UInt64, wait: Int = 0) async throws(ClientError) -> MapUpdate {
-        try await call(.map, MapRequest(since: revision, waitSeconds: wait), MapUpdate.self, timeout: .seconds(Int64(wait) + 15))
+        try await call(.map, MapRequest(since: revision, waitSeconds: wait), MapUpdate.self,
+                       timeout: .seconds(Int64(min(max(wait, 0), MapRequest.maxWaitSeconds)) + 15))
     }
 
+    /// Whole seconds as NIO's nanoseconds, at most a year (Duration's range is far wider).
+    static func amount(_ d: Duration) -> TimeAmount { .seconds(min(max(d.components.seconds, 0), 366 * 86_400)) }
+
     public func report(endpoints: [Endpoint], listenPort: UInt16?, timeout: Duration = .seconds(15)) async throws(ClientError) -> ReportReply {
-        try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: Self.amount(timeout))
     }
 
     public func leave(timeout: Duration = .seconds(15)) async throws(ClientError) {
-        _ = try await call(.leave, Empty(), Empty.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        _ = try await call(.leave, Empty(), Empty.self, timeout: Self.amount(timeout))
     }
 
     func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) &+ clockOffset.withLock { $0 } }
@@ -67,7 +71,9 @@ public final class NodeClient: Sendable {
             let local = Int64(Date().timeIntervalSince1970 * 1000)
             // Sealed, so from the coordinator; still a number from outside: no overflow.
             let (offset, overflow) = e.serverTime!.subtractingReportingOverflow(local)
-            guard !overflow else { throw .badReply("the coordinator's clock (\(e.serverTime!) ms) is not a usable time") }
+            guard !overflow, offset.magnitude <= 100 * 366 * 86_400_000 else {
+                throw .badReply("the coordinator's clock reads \(e.serverTime!) ms, too far from this node's to adopt")
+            }
             clockOffset.withLock { $0 = offset }
             return try await attempt(op, body, reply, timeout: timeout)
         }
