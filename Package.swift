@@ -144,6 +144,23 @@ let package = Package(
         .testTarget(name: "RosBridgeTests", dependencies: ["RosBridge", "TeamwireCore", "TestSupport"]),
         .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "RosBridge", "TeamwireCore", "CAvahi"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
+
+        // Fuzzing (issue 15): one harness function per parser that takes outside bytes, checking
+        // what must hold for any input. `scripts/fuzz` builds `teamwire-fuzz` with libFuzzer and
+        // ASan (-DTEAMWIRE_FUZZ); the normal build makes it a replayer of files, and
+        // FuzzRegressionTests replays Fuzz/corpus and Fuzz/regressions through the same functions.
+        .target(name: "FuzzHarness", dependencies: ["TeamwireCore", "WireGuardControl", "RosBridge", "CFuzzerDriver"]),
+        .executableTarget(name: "teamwire-fuzz", dependencies: ["FuzzHarness"]),
+        // The coordinator's request handlers on a real SQLite state: its own executable, since
+        // GRDB, Hummingbird and NIO make the sanitized build several times longer.
+        .target(
+            name: "FuzzCoordinatorHarness",
+            dependencies: ["FuzzHarness", "Coordinator", "TeamwireCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(name: "teamwire-fuzz-coordinator", dependencies: ["FuzzCoordinatorHarness", "FuzzHarness"]),
+        // Declares libFuzzer's driver, which the fuzz build's entry point calls.
+        .target(name: "CFuzzerDriver"),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness", "FuzzCoordinatorHarness"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -87,9 +87,7 @@ public enum AgentAPI {
     static func handle<B: Codable, R: Encodable>(_ body: [UInt8]?, _ type: B.Type, _ run: (B) async throws -> R) async -> (Int, [UInt8]) {
         guard let body else { return failure(APIError(.bodyTooLarge, "request body is larger than \(maxBody) bytes"), status: 413) }
         let value: B
-        // Strict, as the coordinator's APIs: unknown fields are refused by name, and the error
-        // says which field is wrong rather than dumping a DecodingError.
-        do { value = try StrictJSON.decode(B.self, from: body) } catch {
+        do { value = try AgentRequestBody.decode(B.self, from: body) } catch {
             return failure(error, status: 400)
         }
         do { return (200, ControlCodec.encodeJSON(try await run(value))) } catch {
