@@ -38,6 +38,9 @@ public actor Agent {
     private var sessions: [String: TeamSession] = [:]
     /// Teams with a join in progress (the actor is re-entered while a join waits).
     private var joining: Set<String> = []
+    /// The UDP ports picked by joins in progress, by team: not bound until the interface is up,
+    /// so a concurrent join must not pick them again.
+    private var portsInFlight: [String: UInt16] = [:]
     /// Called when the coordinator removed this node from its last team: the agent stops.
     private let onLastTeamRemoved: @Sendable (String) -> Void
 
@@ -88,18 +91,25 @@ public actor Agent {
         }
         let fresh = (try? store.enrolment(token.team)) == nil
         let key = try store.loadOrCreateKey(token.team)
-        // Ports of running teams and of teams on disk (a team that failed to start keeps its port).
+        // Ports of running teams, of teams on disk (a team that failed to start keeps its port)
+        // and of joins still in flight (they bind theirs only once enrolled).
         var taken = Set(await sessions.values.asyncMap { await $0.listenPort })
         for t in store.teams() where t != token.team { if let e = try? store.enrolment(t) { taken.insert(e.listenPort) } }
+        taken.formUnion(portsInFlight.values)
         let port = LocalEndpoints.freeUDPPort(avoiding: taken)
-        let client = NodeClient(token: token, privateKey: key)
-        logger.info("enrolling", metadata: ["team": "\(token.team)", "name": "\(req.name)", "coordinator": "\(token.endpoints.map(\.description).joined(separator: ","))"])
+        portsInFlight[token.team] = port
+        defer { portsInFlight[token.team] = nil }
         let reply: EnrollReply
-        do {
-            reply = try await client.enroll(token: token, name: req.name, endpoints: LocalEndpoints.candidates(port: port), listenPort: port, timeout: .seconds(10))
-        } catch {
-            if fresh { store.remove(token.team) }
-            throw AgentError("enrolment failed: \(error)")
+        switch await enroll(token, name: req.name, key: key, port: port) {
+        case .success(let r): reply = r
+        case .failure(let failure):
+            // A refusal means the coordinator holds nothing for this key: forget it. After an
+            // answer that was lost, it may hold the enrolment: keep the key, so joining again
+            // (same token) is this node re-enrolling, not a second node whose name is taken.
+            if fresh, !failure.outcomeUnknown { store.remove(token.team) }
+            throw AgentError(failure.outcomeUnknown
+                ? "enrolment failed: \(failure.error); the coordinator may have enrolled this node: its key is kept, run the same `teamwire join` again"
+                : "enrolment failed: \(failure.error)")
         }
         let e = Enrolment(team: token.team, node: reply.node, coordinatorKey: token.coordinatorKey, coordinatorEndpoints: token.endpoints,
                           interfaceName: teamInterfaceName(token.team), listenPort: port, enrolledAt: Int64(Date().timeIntervalSince1970 * 1000))
@@ -110,8 +120,54 @@ public actor Agent {
         return await sessions[e.team]!.status()
     }
 
+    struct EnrolFailure: Error {
+        var error: ClientError
+        /// Some attempt reached the coordinator without an answer coming back.
+        var outcomeUnknown: Bool
+    }
+
+    /// Asks the coordinator to enrol this key, again while nothing authoritative comes back (the
+    /// coordinator restarting, an answer lost on the way): the same key and token enrolling
+    /// again is accepted, and spends no second use of the token.
+    private func enroll(_ token: EnrollmentToken, name: String, key: PrivateKey, port: UInt16) async -> Result<EnrollReply, EnrolFailure> {
+        let client = NodeClient(token: token, privateKey: key)
+        logger.info("enrolling", metadata: ["team": "\(token.team)", "name": "\(name)", "coordinator": "\(token.endpoints.map(\.description).joined(separator: ","))"])
+        var unknown = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return .success(try await client.enroll(token: token, name: name, endpoints: LocalEndpoints.candidates(port: port), listenPort: port, timeout: .seconds(10)))
+            } catch {
+                if case .noReply = error { unknown = true }
+                guard error.isTransport, attempt < Self.enrolAttempts, !Task.isCancelled else {
+                    return .failure(EnrolFailure(error: error, outcomeUnknown: unknown))
+                }
+                let wait = Self.enrolRetryDelay(attempt)
+                logger.warning("enrolment got no answer; asking again", metadata: ["team": "\(token.team)", "attempt": "\(attempt)", "in": "\(wait) s", "error": "\(error)"])
+                await quietSleep(seconds: wait)
+            }
+        }
+    }
+
+    /// Asked again after 0.5, 1, 2 and 4 s: long enough for a coordinator restarted by systemd
+    /// (RestartSec=2), short enough that a coordinator that is really away is said so soon.
+    static let enrolAttempts = 5
+    static func enrolRetryDelay(_ attempt: Int) -> Double { min(0.5 * Double(1 << min(attempt - 1, 3)), 4) }
+
     private func startSession(_ e: Enrolment, key: PrivateKey, map: MapUpdate) async throws {
+        var e = e
         let existed = Link.exists(e.interfaceName)
+        if !existed, !LocalEndpoints.udpPortIsFree(e.listenPort) {
+            // Something else took the team's port since (it is bound only while the interface
+            // exists): move to a free one rather than fail at every start. Reports carry it.
+            var taken = Set(await sessions.values.asyncMap { await $0.listenPort })
+            taken.formUnion(portsInFlight.values)
+            let port = LocalEndpoints.freeUDPPort(avoiding: taken)
+            logger.warning("the team's WireGuard port is in use by another program; moving", metadata: ["team": "\(e.team)", "from": "\(e.listenPort)", "to": "\(port)"])
+            e.listenPort = port
+            try store.saveEnrolment(e)
+        }
         do {
             let device = try TeamInterface.bringUp(e, key: key, prefix: map.team.prefix, backend: config.backend, wireguardGo: config.wireguardGo,
                                                    logDirectory: store.dir(e.team))

@@ -84,7 +84,7 @@ public enum AgentAPI {
         }
     }
 
-    static func handle<B: Decodable, R: Encodable>(_ body: [UInt8]?, _ type: B.Type, _ run: (B) async throws -> R) async -> (Int, [UInt8]) {
+    static func handle<B: Codable, R: Encodable>(_ body: [UInt8]?, _ type: B.Type, _ run: (B) async throws -> R) async -> (Int, [UInt8]) {
         guard let body else { return failure(APIError(.bodyTooLarge, "request body is larger than \(maxBody) bytes"), status: 413) }
         let value: B
         do { value = try AgentRequestBody.decode(B.self, from: body) } catch {

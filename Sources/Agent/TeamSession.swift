@@ -40,8 +40,11 @@ actor TeamSession {
     private var members: [PublicKey: Member] = [:]
     private var paths: [PublicKey: PathState] = [:]
     private var reconciler: Reconciler
+    /// Unix ms of the coordinator's last answer (from disk at start: it may be down then).
     private var lastContact: Int64?
+    private var savedContact: Int64?
     private var coordinatorError: String?
+    private var backoff = RetryBackoff()
     private var reported: [Endpoint] = []
     private var lastReport: ContinuousClock.Instant?
     private var tasks: [Task<Void, Never>] = []
@@ -73,6 +76,8 @@ actor TeamSession {
         revision = map.revision
         reconciler = try Reconciler(device: device)
         reported = LocalEndpoints.candidates(port: enrolment.listenPort)
+        lastContact = store.contact(enrolment.team) ?? enrolment.enrolledAt
+        savedContact = lastContact
         doorbell = TrafficDoorbell(interface: enrolment.interfaceName)
         let now = Self.now()
         for m in map.applied(to: []) where m.publicKey != enrolment.node.publicKey {
@@ -94,6 +99,7 @@ actor TeamSession {
 
     /// Stops the loops; the interface stays unless `tearDown` (leave, removal).
     func stop(tearDown: Bool) {
+        if !tearDown { saveContact() }
         stopped = true
         for t in tasks { t.cancel() }
         pollTask?.cancel()
@@ -112,14 +118,12 @@ actor TeamSession {
     // MARK: the team map
 
     private func pollLoop() async {
-        var backoff = 1.0
         while !Task.isCancelled {
             do {
-                let update = try await client.map(since: revision, wait: 60)
-                lastContact = Int64(Date().timeIntervalSince1970 * 1000)
-                if coordinatorError != nil { logger.notice("coordinator reachable again") }
-                coordinatorError = nil
-                backoff = 1
+                // Back from an outage: ask for what changed at once (the answer is the sign the
+                // coordinator is back, and the next poll parks); otherwise park for a minute.
+                let update = try await client.map(since: revision, wait: coordinatorError == nil ? 60 : 0)
+                reachable()
                 apply(update)
             } catch {
                 if Task.isCancelled { return }
@@ -131,12 +135,47 @@ actor TeamSession {
                     await onRemoved(team, why)
                     return
                 }
-                if coordinatorError == nil { logger.warning("coordinator unreachable; tunnels stay up, retrying", metadata: ["error": "\(error)"]) }
-                coordinatorError = "\(error)"
+                // A connection it accepted (a parked poll broken by a crash) says it was there
+                // just now: it is probably restarting, so ask again soon.
+                if case .noReply = error { backoff.alive(at: Self.now()) }
+                unreachable(error)
                 // Jittered so a campus of robots does not reconnect in lockstep after an outage.
-                await quietSleep(seconds: backoff * Double.random(in: 0.5...1.5))
-                backoff = min(backoff * 2, 30)
+                await quietSleep(seconds: backoff.delay(now: Self.now(), jitter: Double.random(in: 0..<1)))
             }
+        }
+    }
+
+    /// The coordinator answered.
+    private func reachable() {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        backoff.alive(at: Self.now())
+        if coordinatorError != nil {
+            logger.notice("coordinator reachable again")
+            coordinatorError = nil
+            lastContact = now
+            saveContact()
+        } else {
+            lastContact = now
+            // Kept on disk so a node rebooted while the coordinator is down can say since when.
+            if now - (savedContact ?? 0) > 600_000 { saveContact() }
+        }
+    }
+
+    private func unreachable(_ error: ClientError) {
+        if coordinatorError == nil {
+            logger.warning("coordinator unreachable; tunnels stay up, retrying", metadata: ["error": "\(error)"])
+            saveContact()
+        }
+        coordinatorError = "\(error)"
+    }
+
+    private func saveContact() {
+        guard let c = lastContact, c != savedContact else { return }
+        do {
+            try store.saveContact(team, c)
+            savedContact = c
+        } catch {
+            logger.warning("cannot save the time of the last coordinator contact", metadata: ["error": "\(error)"])
         }
     }
 
@@ -335,7 +374,7 @@ actor TeamSession {
     }
 
     static func counters(_ p: PeerState) -> PeerCounters {
-        PeerCounters(rx: p.rxBytes, tx: p.txBytes, handshake: p.lastHandshake.map { $0.seconds &* 1_000_000_000 &+ $0.nanoseconds } ?? 0)
+        PeerCounters(rx: p.rxBytes, tx: p.txBytes, handshake: p.lastHandshake?.unixNanoseconds ?? 0)
     }
 
     /// The doorbell rang: traffic started; look now.
@@ -421,12 +460,10 @@ actor TeamSession {
             // Short: a refused connection is retried until the deadline, and this is also how
             // the agent notices the coordinator is gone while a long poll is still parked.
             let r = try await client.report(endpoints: endpoints, listenPort: listenPort, timeout: .seconds(5))
-            lastContact = Int64(Date().timeIntervalSince1970 * 1000)
-            coordinatorError = nil
+            reachable()
             logger.debug("reported endpoints", metadata: ["endpoints": "\(endpoints)", "observed": "\(r.observedEndpoint.map { "\($0)" } ?? "-")"])
         } catch {
-            if coordinatorError == nil { logger.warning("coordinator unreachable; tunnels stay up, retrying", metadata: ["error": "\(error)"]) }
-            coordinatorError = "\(error)"
+            unreachable(error)
         }
     }
 
@@ -436,7 +473,7 @@ actor TeamSession {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         func peerStatus(_ k: PublicKey) -> PeerStatus {
             guard let p = reconciler.peers[k] else { return PeerStatus() }
-            let hs = p.lastHandshake.map { $0.seconds * 1000 + $0.nanoseconds / 1_000_000 }
+            let hs = p.lastHandshake?.unixMilliseconds
             return PeerStatus(endpoint: p.endpoint, latestHandshake: hs == 0 ? nil : hs, rxBytes: p.rxBytes, txBytes: p.txBytes)
         }
         func recent(_ ms: Int64?) -> Bool { ms.map { nowMs - $0 < 180_000 } ?? false }

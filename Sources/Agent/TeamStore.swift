@@ -27,6 +27,7 @@ public struct Enrolment: Codable, Sendable, Equatable {
 ///   teams/TEAM/private.key    the node's WireGuard key for TEAM, base64, 0600, never sent
 ///   teams/TEAM/enrolment.json who the node is in TEAM and where the coordinator is
 ///   teams/TEAM/map.json       the last team map (a full MapUpdate), rewritten atomically
+///   teams/TEAM/contact        when the coordinator last answered (Unix ms), for status after a reboot
 ///   ros/TEAM/                 0755, the ROS outputs (ros.env, cyclonedds.xml, fastdds.xml,
 ///                             hosts), 0644: ROS runs as an ordinary user and must read them
 /// A key belongs to one team (the coordinator keys membership by it), so each team has its own.
@@ -46,6 +47,7 @@ public struct TeamStore: Sendable {
     func keyPath(_ team: String) -> String { dir(team) + "/private.key" }
     func enrolmentPath(_ team: String) -> String { dir(team) + "/enrolment.json" }
     func mapPath(_ team: String) -> String { dir(team) + "/map.json" }
+    func contactPath(_ team: String) -> String { dir(team) + "/contact" }
 
     public func prepare() throws {
         for (d, mode) in [(root, mode_t(0o711)), (teamsDir, 0o700), (rosRoot, 0o755)] {
@@ -96,6 +98,12 @@ public struct TeamStore: Sendable {
 
     public func saveEnrolment(_ e: Enrolment) throws { try AtomicFile.write(ControlCodec.encodeJSON(e), to: enrolmentPath(e.team)) }
     public func saveMap(_ team: String, _ m: MapUpdate) throws { try AtomicFile.write(ControlCodec.encodeJSON(m), to: mapPath(team)) }
+
+    /// When the coordinator last answered for this team (Unix ms, as text).
+    func saveContact(_ team: String, _ ms: Int64) throws { try AtomicFile.write(Array("\(ms)\n".utf8), to: contactPath(team)) }
+    func contact(_ team: String) -> Int64? {
+        AtomicFile.read(contactPath(team)).flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingWhitespace()) }
+    }
 
     public func enrolment(_ team: String) throws -> Enrolment? {
         guard let b = AtomicFile.read(enrolmentPath(team)) else { return nil }

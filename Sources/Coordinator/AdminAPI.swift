@@ -72,8 +72,10 @@ enum AdminAPI {
 
     static func respond<B: Codable & Sendable, T: Encodable>(_ req: Request, _ type: B.Type, _ body: (B) async -> Result<T, APIError>) async -> Response {
         let buffer: ByteBuffer
-        do { buffer = try await req.body.collect(upTo: maxBody) } catch {
+        do { buffer = try await req.body.collect(upTo: maxBody) } catch is NIOTooManyBytesError {
             return errorResponse(APIError(.bodyTooLarge, "request body is larger than \(maxBody) bytes"))
+        } catch {
+            return errorResponse(APIError(.badRequest, "the request body ended before its Content-Length (\(error))"))
         }
         do {
             return reply(await body(try StrictJSON.decode(B.self, from: Array(buffer: buffer))))

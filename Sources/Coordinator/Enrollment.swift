@@ -50,10 +50,15 @@ extension Registry {
             throw APIError(.wrongTeam, "this token is not for team '\(req.team.prefix(63))'")
         }
         if token.revokedAt != nil { throw APIError(.tokenRevoked, "this token was revoked by an admin") }
-        if now >= token.expiresAt {
-            throw APIError(.tokenExpired, "this token expired \(DurationText.format(seconds: max(1, (now - token.expiresAt) / 1000))) ago; ask an admin for a new one")
+        // The same key enrolling again with the token it enrolled with: a retry after an answer
+        // that was lost (the coordinator committed, then died or the network dropped the reply).
+        // It spends no second use, so a one-use token still lets the node finish its join.
+        let retry = try String.fetchOne(db, sql: "SELECT token_id FROM node WHERE public_key = ? AND team_id = ?",
+                                        arguments: [Data(key.rawValue), tid]) == token.id.description
+        if now >= token.expiresAt, !retry {
+            throw APIError(.tokenExpired, "this token expired \(DurationText.format(seconds: max(1, now.subtractingReportingOverflow(token.expiresAt).partialValue / 1000))) ago; ask an admin for a new one")
         }
-        if let m = token.maxUses, token.uses >= m {
+        if let m = token.maxUses, token.uses >= m, !retry {
             throw APIError(.tokenUsedUp, "this token has been used \(token.uses) of \(m) times; ask an admin for a new one")
         }
         if let problem = Names.labelProblem(req.name) {
@@ -107,9 +112,10 @@ extension Registry {
                 """, arguments: [tid, member.name, Data(key.rawValue), Int64(address.value), member.role.rawValue, endpointsJSON, req.listenPort.map { Int64($0) }, observed?.description, Int64(rev), Int64(rev), now, token.id.description])
             nodeID = db.lastInsertedRowID
         }
-        try db.execute(sql: "UPDATE token SET uses = uses + 1 WHERE id = ?", arguments: [token.id.description])
+        if !retry { try db.execute(sql: "UPDATE token SET uses = uses + 1 WHERE id = ?", arguments: [token.id.description]) }
+        let kind = retry ? ", re-enrolment with the same token (no use spent)" : existingTeam == tid ? ", re-enrolment" : ""
         try db.appendAudit(time: now, actor: "token:\(token.id)", team: team.name, action: "node.enroll", subject: member.name, outcome: "ok",
-                           detail: "address \(member.address), key \(key.base64Key), role \(member.role.rawValue)\(existingTeam == tid ? ", re-enrolment" : "")")
+                           detail: "address \(member.address), key \(key.base64Key), role \(member.role.rawValue)\(kind)")
         let final = member
         let masterRenamed = renamedMaster
         db.afterNextTransaction { _ in

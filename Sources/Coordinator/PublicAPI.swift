@@ -65,8 +65,11 @@ enum PublicAPI {
         handle: @Sendable (ControlCodec.OpenedRequest, String?) async -> Result<[UInt8], APIError>
     ) async -> Response {
         let body: ByteBuffer
-        do { body = try await req.body.collect(upTo: Envelope.maxSize) } catch {
+        do { body = try await req.body.collect(upTo: Envelope.maxSize) } catch is NIOTooManyBytesError {
             return errorResponse(APIError(.bodyTooLarge, "request body is larger than \(Envelope.maxSize) bytes"))
+        } catch {
+            // The client stopped sending before its Content-Length: not a large body.
+            return errorResponse(APIError(.badRequest, "the request body ended before its Content-Length (\(error))"))
         }
         let bytes = Array(buffer: body)
         let opened: ControlCodec.OpenedRequest, shared: SharedKey

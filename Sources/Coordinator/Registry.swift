@@ -57,12 +57,17 @@ public final class Registry: Sendable {
             }
             for (tid, _) in rt.teams {
                 let rows = try Row.fetchAll(db, sql: "SELECT public_key, created_revision, revision FROM removal WHERE team_id = ? ORDER BY revision DESC LIMIT ?", arguments: [tid, Self.historyPerTeam])
+                // Revisions were written from UInt64: a negative one is damage, refused rather than trapped on.
+                func revision(_ r: Row, _ column: String) throws -> UInt64 {
+                    guard let v = UInt64(exactly: r[column] as Int64) else { throw DatabaseError(message: "corrupt removal row: \(column) \(r[column] as Int64)") }
+                    return v
+                }
                 if rows.count == Self.historyPerTeam, let oldest = rows.last {
                     // Older removals are not in memory: deltas from before them become full maps.
-                    rt.teams[tid]!.map.raiseFloor(to: UInt64(oldest["revision"] as Int64))
+                    rt.teams[tid]!.map.raiseFloor(to: try revision(oldest, "revision"))
                 }
                 for r in rows {
-                    rt.teams[tid]!.map.loadRemoval(key: try PublicKey(rawValue: Array(r["public_key"] as Data)), createdRevision: UInt64(r["created_revision"] as Int64), revision: UInt64(r["revision"] as Int64))
+                    rt.teams[tid]!.map.loadRemoval(key: try PublicKey(rawValue: Array(r["public_key"] as Data)), createdRevision: try revision(r, "created_revision"), revision: try revision(r, "revision"))
                 }
                 rt.teams[tid]!.map.finishLoading()
             }

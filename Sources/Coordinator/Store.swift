@@ -106,12 +106,16 @@ struct TeamRow: Sendable {
 
     init(row: Row) throws {
         id = row["id"]
-        guard let prefix = IPv4Prefix(row["prefix"] as String), let mode = PathMode(rawValue: row["mode"]) else {
+        // Only what the admin API makes: a prefix outside /16.../30 would break address
+        // arithmetic (a /32 at 255.255.255.255 has no hub address), a negative revision UInt64.
+        guard let prefix = IPv4Prefix(row["prefix"] as String), Registry.teamPrefixLengths.contains(prefix.length),
+              let mode = PathMode(rawValue: row["mode"]),
+              let revision = UInt64(exactly: row["revision"] as Int64), let settingsRevision = UInt64(exactly: row["settings_revision"] as Int64) else {
             throw DatabaseError(message: "corrupt team row \(row["name"] as String)")
         }
         settings = TeamSettings(name: row["name"], prefix: prefix, mode: mode, rosDomainID: row["ros_domain_id"], rosMaster: row["ros_master"])
-        revision = UInt64(row["revision"] as Int64)
-        settingsRevision = UInt64(row["settings_revision"] as Int64)
+        self.revision = revision
+        self.settingsRevision = settingsRevision
         createdAt = row["created_at"]
     }
 }
@@ -131,14 +135,20 @@ struct NodeRow: Sendable {
         let keyData: Data = row["public_key"]
         let endpointsJSON: String = row["endpoints"]
         let endpoints = (try? JSONDecoder().decode([Endpoint].self, from: Data(endpointsJSON.utf8))) ?? []
-        guard let role = Role(rawValue: row["role"]) else { throw DatabaseError(message: "corrupt node row") }
+        let port = row["listen_port"] as Int64?
+        // Numbers the coordinator wrote from UInt32, UInt16 and UInt64: anything else is damage, not a trap.
+        guard let role = Role(rawValue: row["role"]), let address = UInt32(exactly: row["address"] as Int64),
+              port.map({ UInt16(exactly: $0) != nil }) ?? true,
+              let created = UInt64(exactly: row["created_revision"] as Int64), let updated = UInt64(exactly: row["updated_revision"] as Int64) else {
+            throw DatabaseError(message: "corrupt node row \(row["name"] as String)")
+        }
         member = Member(
             name: row["name"], publicKey: try PublicKey(rawValue: Array(keyData)),
-            address: IPv4Address(UInt32(row["address"] as Int64)), role: role, endpoints: endpoints,
+            address: IPv4Address(address), role: role, endpoints: endpoints,
             observedEndpoint: (row["observed_endpoint"] as String?).flatMap(Endpoint.init))
-        listenPort = (row["listen_port"] as Int64?).map { UInt16($0) }
-        createdRevision = UInt64(row["created_revision"] as Int64)
-        updatedRevision = UInt64(row["updated_revision"] as Int64)
+        listenPort = port.flatMap { UInt16(exactly: $0) }
+        createdRevision = created
+        updatedRevision = updated
         enrolledAt = row["enrolled_at"]
     }
 }

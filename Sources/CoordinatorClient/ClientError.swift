@@ -6,8 +6,11 @@ public enum ClientError: Error, CustomStringConvertible, Equatable {
     case refused(APIError)
     /// An error reply that was not sealed: it may not come from the coordinator.
     case unauthenticated(status: Int, APIError?)
-    /// No coordinator answered at any endpoint.
+    /// No coordinator answered at any endpoint; the request never reached one.
     case unreachable(String)
+    /// The request reached the coordinator but its reply did not come back (the connection broke
+    /// or timed out): the coordinator may or may not have carried it out.
+    case noReply(String)
     /// The admin socket does not exist or nobody listens on it.
     case noCoordinator(socket: String, reason: String)
     /// A reply that is not what the protocol allows.
@@ -19,9 +22,19 @@ public enum ClientError: Error, CustomStringConvertible, Equatable {
         case .unauthenticated(let status, let e):
             "HTTP \(status) with an unauthenticated error\(e.map { ": \($0.message) [\($0.code)]" } ?? "") (not sealed by the coordinator's key)"
         case .unreachable(let why): "cannot reach the coordinator: \(why)"
+        case .noReply(let why): "the coordinator took the request but its answer was lost (it may have been carried out): \(why)"
         case .noCoordinator(let socket, let reason):
             "no coordinator is running on \(socket) (\(reason)); start one with `teamwire coordinator serve --state DIR --listen HOST:PORT`, or pass --state DIR"
         case .badReply(let why): "unexpected reply from the coordinator: \(why)"
+        }
+    }
+
+    /// Nothing authoritative came back: asking again may succeed (the coordinator was down,
+    /// restarting, or the network dropped the answer).
+    public var isTransport: Bool {
+        switch self {
+        case .unreachable, .noReply: true
+        default: false
         }
     }
 

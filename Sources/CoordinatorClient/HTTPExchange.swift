@@ -30,6 +30,9 @@ public enum HTTPExchange {
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        /// The connection was made and the request written: the server may have acted on it
+        /// (the outcome is unknown), and it was there to accept the connection.
+        public var sent = false
     }
 
     /// Sends the request and collects the reply (at most `maxBody` bytes). Fails after
@@ -50,8 +53,10 @@ public enum HTTPExchange {
 
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let promise = loop.makePromise(of: Reply.self)
+        // Set on the loop when the request goes out; every failure after that says so.
+        let exchange = Exchange(head: head, body: body, maxBody: maxBody, promise: promise)
         let deadline = loop.scheduleTask(in: timeout) {
-            promise.fail(Failure(description: "no reply within \(timeout.nanoseconds / 1_000_000_000) s"))
+            promise.fail(Failure(description: "no reply within \(timeout.nanoseconds / 1_000_000_000) s", sent: exchange.sent))
         }
         promise.futureResult.whenComplete { _ in deadline.cancel() }
         let bootstrap = ClientBootstrap(group: loop)
@@ -59,7 +64,7 @@ public enum HTTPExchange {
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
                     try ch.pipeline.syncOperations.addHTTPClientHandlers()
-                    try ch.pipeline.syncOperations.addHandler(Exchange(head: head, body: body, maxBody: maxBody, promise: promise))
+                    try ch.pipeline.syncOperations.addHandler(exchange)
                 }
             }
         let connecting: EventLoopFuture<Channel>
@@ -87,7 +92,7 @@ public enum HTTPExchange {
     }
 
     /// Writes the request once connected; collects the reply.
-    final class Exchange: ChannelInboundHandler {
+    final class Exchange: ChannelInboundHandler, @unchecked Sendable {  // touched only on its event loop
         typealias InboundIn = HTTPClientResponsePart
         typealias OutboundOut = HTTPClientRequestPart
 
@@ -96,6 +101,8 @@ public enum HTTPExchange {
         let maxBody: Int
         let promise: EventLoopPromise<Reply>
         var reply: Reply?
+        /// The request was written to a connected socket.
+        var sent = false
 
         init(head: HTTPRequestHead, body: [UInt8]?, maxBody: Int, promise: EventLoopPromise<Reply>) {
             self.head = head
@@ -105,6 +112,7 @@ public enum HTTPExchange {
         }
 
         func channelActive(context: ChannelHandlerContext) {
+            sent = true
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             if let body, !body.isEmpty {
                 context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
@@ -120,7 +128,7 @@ public enum HTTPExchange {
             case .body(let buf):
                 guard reply != nil else { return }
                 guard reply!.body.count + buf.readableBytes <= maxBody else {
-                    promise.fail(Failure(description: "reply larger than \(maxBody) bytes"))
+                    promise.fail(Failure(description: "reply larger than \(maxBody) bytes", sent: true))
                     context.close(promise: nil)
                     return
                 }
@@ -131,12 +139,12 @@ public enum HTTPExchange {
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            promise.fail(Failure(description: "connection closed before the whole reply"))
+            promise.fail(Failure(description: "connection closed before the whole reply", sent: sent))
             context.fireChannelInactive()
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            promise.fail(Failure(description: HTTPExchange.describe(error)))
+            promise.fail(Failure(description: HTTPExchange.describe(error), sent: sent))
             context.close(promise: nil)
         }
     }

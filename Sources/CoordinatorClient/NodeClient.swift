@@ -41,23 +41,27 @@ public final class NodeClient: Sendable {
     }
 
     public func enroll(token: EnrollmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil, timeout: Duration = .seconds(30)) async throws(ClientError) -> EnrollReply {
-        try await call(.enroll, EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort), EnrollReply.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        try await call(.enroll, EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort), EnrollReply.self, timeout: Self.amount(timeout))
     }
 
     /// The team map since `revision`, waiting up to `wait` for a change.
     public func map(since revision: UInt64, wait: Int = 0) async throws(ClientError) -> MapUpdate {
-        try await call(.map, MapRequest(since: revision, waitSeconds: wait), MapUpdate.self, timeout: .seconds(Int64(wait) + 15))
+        try await call(.map, MapRequest(since: revision, waitSeconds: wait), MapUpdate.self,
+                       timeout: .seconds(Int64(min(max(wait, 0), MapRequest.maxWaitSeconds)) + 15))
     }
 
+    /// Whole seconds as NIO's nanoseconds, at most a year (Duration's range is far wider).
+    static func amount(_ d: Duration) -> TimeAmount { .seconds(min(max(d.components.seconds, 0), 366 * 86_400)) }
+
     public func report(endpoints: [Endpoint], listenPort: UInt16?, timeout: Duration = .seconds(15)) async throws(ClientError) -> ReportReply {
-        try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: Self.amount(timeout))
     }
 
     public func leave(timeout: Duration = .seconds(15)) async throws(ClientError) {
-        _ = try await call(.leave, Empty(), Empty.self, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        _ = try await call(.leave, Empty(), Empty.self, timeout: Self.amount(timeout))
     }
 
-    func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) + clockOffset.withLock { $0 } }
+    func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) &+ clockOffset.withLock { $0 } }
 
     func call<B: Codable & Sendable, R: Codable & Sendable>(_ op: TeamwireCore.Operation, _ body: B, _ reply: R.Type, timeout: TimeAmount) async throws(ClientError) -> R {
         do {
@@ -65,7 +69,12 @@ public final class NodeClient: Sendable {
         } catch .refused(let e) where e.code == .clockSkew && e.serverTime != nil {
             // The refusal was sealed by the coordinator, so its clock can be trusted: adopt it and retry once.
             let local = Int64(Date().timeIntervalSince1970 * 1000)
-            clockOffset.withLock { $0 = e.serverTime! - local }
+            // Sealed, so from the coordinator; still a number from outside: no overflow.
+            let (offset, overflow) = e.serverTime!.subtractingReportingOverflow(local)
+            guard !overflow, offset.magnitude <= 100 * 366 * 86_400_000 else {
+                throw .badReply("the coordinator's clock reads \(e.serverTime!) ms, too far from this node's to adopt")
+            }
+            clockOffset.withLock { $0 = offset }
             return try await attempt(op, body, reply, timeout: timeout)
         }
     }
@@ -100,6 +109,11 @@ public final class NodeClient: Sendable {
                                                     connectTimeout: connectTimeout, timeout: timeout, maxBody: Self.maxReplyBytes)
                 preferred.withLock { $0 = idx }
                 return (r.status, r.contentType, r.body)
+            } catch let f as HTTPExchange.Failure where f.sent {
+                // The coordinator has the request: another endpoint would be the same request
+                // again (refused as a replay). The caller decides whether to ask anew.
+                preferred.withLock { $0 = idx }
+                throw .noReply("\(e): \(f)")
             } catch {
                 errors.append("\(e): \(error)")
             }

@@ -32,6 +32,16 @@ public enum DurationText {
         return total
     }
 
+    /// How long ago a Unix-ms time was, as `status` and `node list` print it: "now" for the
+    /// present or the future, else "5m ago". The time comes from another process (the agent, the
+    /// coordinator, WireGuard), so it may be any Int64: the difference saturates, never traps.
+    public static func ago(millis ms: Int64, nowMillis now: Int64) -> String {
+        let (elapsed, overflow) = now.subtractingReportingOverflow(ms)
+        // Overflow: a time so far in the past (or future) that the difference leaves Int64.
+        let s = overflow ? (ms < now ? Int64.max / 1000 : 0) : max(0, elapsed / 1000)
+        return s < 1 ? "now" : "\(format(seconds: s)) ago"
+    }
+
     public static func format(seconds s: Int64) -> String {
         if s % 604_800 == 0 { return "\(s / 604_800)w" }
         if s % 86400 == 0 { return "\(s / 86400)d" }

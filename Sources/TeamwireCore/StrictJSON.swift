@@ -18,6 +18,8 @@ public enum StrictJSON {
             tree = try JSONTree.parse(data, maxDepth: maxDepth)
         } catch is JSONTree.TooDeep {
             throw APIError(.badRequest, "JSON is nested too deeply")
+        } catch let e as JSONTree.NumberOutOfRange {
+            throw APIError(.badRequest, "the number\(at(e.path)) is beyond what a JSON number can hold (larger than about 1.8e308, or nearer 0 than 4.9e-324)")
         } catch {
             throw APIError(.badRequest, "body is not valid JSON")
         }
@@ -57,12 +59,14 @@ public enum StrictJSON {
         return nil
     }
 
+    /// " at 'body.endpoints.[0]'" for a coding path, "" for the top level.
+    static func at(_ path: [CodingKey]) -> String {
+        let p = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return p.isEmpty ? "" : " at '\(p)'"
+    }
+
     /// A one-line, user-facing description of a DecodingError.
     public static func describe(_ error: Error) -> String {
-        func at(_ path: [CodingKey]) -> String {
-            let p = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-            return p.isEmpty ? "" : " at '\(p)'"
-        }
         switch error as? DecodingError {
         case .keyNotFound(let k, let c)?: return "missing field '\(k.stringValue)'\(at(c.codingPath))"
         case .typeMismatch(_, let c)?: return "wrong type\(at(c.codingPath))"
@@ -83,6 +87,8 @@ enum JSONTree: Decodable, Equatable {
     case scalar
 
     struct TooDeep: Error {}
+    /// A number no Double holds (1e400, 1e-400): refused as JSONSerialization would, by where it is.
+    struct NumberOutOfRange: Error { var path: [CodingKey] }
 
     private struct Key: CodingKey {
         var stringValue: String
@@ -126,7 +132,9 @@ enum JSONTree: Decodable, Equatable {
                 self = .null
             } else {
                 // A number must fit a Double, as JSONSerialization requires (1e400 is refused).
-                if (try? v.decode(Bool.self)) == nil, (try? v.decode(String.self)) == nil { _ = try v.decode(Double.self) }
+                if (try? v.decode(Bool.self)) == nil, (try? v.decode(String.self)) == nil, (try? v.decode(Double.self)) == nil {
+                    throw NumberOutOfRange(path: decoder.codingPath)
+                }
                 self = .scalar
             }
         }

@@ -24,6 +24,23 @@ public struct PeerState: Sendable, Equatable {
             self.nanoseconds = nanoseconds
         }
         public static func < (a: Timestamp, b: Timestamp) -> Bool { (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds) }
+
+        /// The latest second a handshake time may name (in 2262): one whose nanoseconds since
+        /// the epoch still fit an Int64, so the arithmetic below, and callers', cannot overflow.
+        public static let maxSeconds: Int64 = Int64.max / 1_000_000_000 - 1
+
+        /// Whether WireGuard could have reported this: a time from the epoch to `maxSeconds`
+        /// with less than a second of nanoseconds. Both decoders refuse anything else.
+        public var isPlausible: Bool { (0...Self.maxSeconds).contains(seconds) && (0..<1_000_000_000).contains(nanoseconds) }
+
+        static func problem(_ t: Timestamp, peer: PublicKey) -> String {
+            "peer \(peer) has an impossible last handshake time (\(t.seconds) s, \(t.nanoseconds) ns)"
+        }
+
+        /// Unix milliseconds (for a plausible timestamp).
+        public var unixMilliseconds: Int64 { seconds &* 1000 &+ nanoseconds / 1_000_000 }
+        /// Unix nanoseconds (for a plausible timestamp).
+        public var unixNanoseconds: Int64 { seconds &* 1_000_000_000 &+ nanoseconds }
     }
 
     /// This peer as configuration (what reconcile compares).

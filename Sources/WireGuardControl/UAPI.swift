@@ -116,9 +116,13 @@ public enum UAPI {
         if let p = peer { dev.peers.append(p) }
         guard let e = errno else { throw WireGuardError.malformedReply("reply has no errno line (truncated?)") }
         guard e == 0 else { throw WireGuardError.refused(operation: "get", errno: positiveErrno(e)) }
-        // 0.0 means "never": both backends report it that way.
-        for i in dev.peers.indices where dev.peers[i].lastHandshake == .init(seconds: 0, nanoseconds: 0) {
-            dev.peers[i].lastHandshake = nil
+        for i in dev.peers.indices {
+            guard let t = dev.peers[i].lastHandshake else { continue }
+            // 0.0 means "never": both backends report it that way.
+            if t == .init(seconds: 0, nanoseconds: 0) { dev.peers[i].lastHandshake = nil; continue }
+            // A time the agent turns into milliseconds and nanoseconds: one that cannot be a
+            // handshake (negative, past 2262, a nanosecond field over a second) is refused here.
+            guard t.isPlausible else { throw WireGuardError.malformedReply(PeerState.Timestamp.problem(t, peer: dev.peers[i].publicKey)) }
         }
         return dev
     }

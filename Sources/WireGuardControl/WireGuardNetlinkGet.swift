@@ -57,7 +57,11 @@ extension WireGuardNetlink {
                 let b = try a.bytes(16)
                 let s = b[0..<8].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
                 let ns = b[8..<16].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
-                peer.lastHandshake = s == 0 && ns == 0 ? nil : .init(seconds: s, nanoseconds: ns)
+                let t = PeerState.Timestamp(seconds: s, nanoseconds: ns)
+                guard s == 0 && ns == 0 || t.isPlausible else {
+                    throw WireGuardError.malformedReply(PeerState.Timestamp.problem(t, peer: peer.publicKey))
+                }
+                peer.lastHandshake = s == 0 && ns == 0 ? nil : t
             case Peer.rxBytes: peer.rxBytes = try a.u64()
             case Peer.txBytes: peer.txBytes = try a.u64()
             case Peer.protocolVersion: peer.protocolVersion = try a.u32()

@@ -29,6 +29,11 @@ struct JoinCommand: AsyncParsableCommand {
     @Flag(help: "Print the team's status as JSON when done instead of progress lines.")
     var json = false
 
+    func validate() throws {
+        // A Double from the command line: inf, nan or 1e300 must not reach Int(...).
+        guard wait.isFinite, (0...3600).contains(wait) else { throw ValidationError("--wait must be 0...3600 seconds") }
+    }
+
     func run() async throws {
         var text = token
         if text == "-" { text = readLine(strippingNewline: true) ?? "" }
@@ -107,7 +112,7 @@ struct StatusCommand: AsyncParsableCommand {
             if i > 0 { print("") }
             print("team \(t.team): \(t.name) \(t.address)/\(t.prefix.length) on \(t.interface) (\(t.backend), port \(t.listenPort)), mode \(t.mode.rawValue), revision \(t.revision)")
             if let err = t.coordinatorError {
-                print("coordinator: unreachable since \(Output.ago(t.coordinatorContact)) (\(err)); tunnels stay up")
+                print("coordinator: unreachable, last answer \(Output.ago(t.coordinatorContact)) (\(err)); tunnels stay up")
             } else {
                 print("coordinator: last answer \(Output.ago(t.coordinatorContact))")
             }

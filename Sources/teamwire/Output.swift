@@ -28,8 +28,7 @@ enum Output {
 
     static func ago(_ ms: Int64?, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> String {
         guard let ms else { return "never" }
-        let s = max(0, (now - ms) / 1000)
-        return s < 1 ? "now" : "\(DurationText.format(seconds: s)) ago"
+        return DurationText.ago(millis: ms, nowMillis: now)
     }
 }
 

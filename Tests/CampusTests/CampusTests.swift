@@ -165,8 +165,14 @@ struct CampusTests {
             try await c.startAgent("robot2")
             try await c.until("robot2 is back from its cache", timeout: 10) { try c.ping("robot1", r2) && c.ping("robot2", r1) }
             try await c.until("robot2 says the coordinator is unreachable", timeout: 10) { try c.team("robot2").coordinatorError != nil }
-            // The coordinator returns; a member joining now reaches both of them.
+            // Since when: the last answer before the reboot, kept on disk (it said "since never").
+            #expect(try c.team("robot2").coordinatorContact != nil)
+            let line = try c.tw("robot2", ["status"]).out.split(separator: "\n").first { $0.hasPrefix("coordinator:") } ?? ""
+            #expect(line.hasPrefix("coordinator: unreachable, last answer ") && !line.contains("never"), "\(line)")
+            // The coordinator returns: robot1 (whose long poll broke moments ago) says so at
+            // once, not when a poll returns a minute later; a member joining now reaches both.
             try await c.startCoordinator()
+            try await c.until("robot1 logs that the coordinator is back", timeout: 3) { c.log("robot1", "agent").contains("coordinator reachable again") }
             try await c.join(["laptop"])
             let l = try c.overlay("laptop")
             try await c.until("robot1 and robot2 reach the new laptop", timeout: 45) { try c.ping("robot1", l) && c.ping("robot2", l) }

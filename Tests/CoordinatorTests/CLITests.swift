@@ -80,6 +80,12 @@ extension IntegrationTests {
             #expect(tooLong.status != 0 && tooLong.err.contains("at most 255 bytes (got 258)"), "\(tooLong.err)")
             let twice = try await runCLI(["coordinator", "serve", "--state", dir, "--listen", "127.0.0.1:0", "--no-hub"])
             #expect(twice.status != 0 && twice.err.contains("another coordinator is already running"))
+            // A number no duration can hold is a usage error, not a trap (it trapped with exit 132).
+            let token = try await runCLI(["token", "create", "iris"] + s)
+            for wait in ["1e300", "inf", "nan", "-1", "3601"] {
+                let r = try await runCLI(["join", token.out.trimmingCharacters(in: .whitespacesAndNewlines), "--wait=\(wait)", "--state", dir])
+                #expect(r.status == 64 && r.err.contains("--wait must be 0...3600 seconds"), "--wait=\(wait): \(r.status) \(r.err)")
+            }
         }
 
         @Test func hubOptionsAreCheckedBeforeAnythingStarts() async throws {

@@ -18,9 +18,15 @@ final class MITMProxy: Sendable {
     let task: Task<Void, Error>
     let port: Int
 
-    init(upstream: Int, rewrite: @escaping @Sendable (_ request: [UInt8], _ reply: [UInt8]) -> [UInt8]) async throws {
+    /// While `stalling`, the reply is held back after the coordinator answered (until the
+    /// client gives up or `stop`): an answer lost on the way back.
+    let stalling: Locked<Bool>
+
+    init(upstream: Int, rewrite: @escaping @Sendable (_ request: [UInt8], _ reply: [UInt8]) -> [UInt8] = { $1 }) async throws {
         let router = Router()
         let seen = Locked<[[UInt8]]>([])
+        let stalling = Locked(false)
+        self.stalling = stalling
         router.post("/v1/:op") { req, ctx -> Response in
             let body = Array(buffer: try await req.body.collect(upTo: 1 << 20))
             seen.mutate { $0.append(body) }
@@ -30,6 +36,7 @@ final class MITMProxy: Sendable {
             up.body = .bytes(ByteBuffer(bytes: body))
             let resp = try await HTTPClient.shared.execute(up, timeout: .seconds(30))
             let reply = Array(buffer: try await resp.body.collect(upTo: 64 << 20))
+            while stalling.value { try await Task.sleep(for: .milliseconds(20)) }
             return Response(status: .init(code: Int(resp.status.code)), headers: [.contentType: resp.headers.first(name: "Content-Type") ?? ""],
                             body: .init(byteBuffer: ByteBuffer(bytes: rewrite(body, reply))))
         }
@@ -51,6 +58,7 @@ final class MITMProxy: Sendable {
     var requests: [[UInt8]] { seen.value }
 
     func stop() async {
+        stalling.value = false
         await group.triggerGracefulShutdown()
         _ = try? await task.value
     }

@@ -158,7 +158,7 @@ extension IntegrationTests {
             for since in ["-1", "1.5", "18446744073709551616"] {
                 try await refused("since \(since)", r("map", #"{"since":\#(since),"waitSeconds":0}"#), mentioning: "a number does not fit its field")
             }
-            try await refused("since 1e400", r("map", #"{"since":1e400,"waitSeconds":0}"#), mentioning: "not valid JSON")
+            try await refused("since 1e400", r("map", #"{"since":1e400,"waitSeconds":0}"#), mentioning: "the number at 'body.since' is beyond what a JSON number can hold")
             // An op that does not match the path, and heads that are not requests: the coordinator
             // stops before the replay check, so these answers are plain.
             try await refused("op report on /v1/map", r("report", #"{"since":0,"waitSeconds":0}"#), mentioning: "is for 'report' but was sent to /v1/map", sealed: false)

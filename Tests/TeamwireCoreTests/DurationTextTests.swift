@@ -48,4 +48,17 @@ struct DurationTextTests {
             #expect(DurationText.seconds(text) == s, "\(s) -> \(text)")
         }
     }
+
+    /// `status` and `node list` print ages of times other processes report (a WireGuard handshake,
+    /// the coordinator's last contact, a node's last request): any Int64. `now - ms` trapped.
+    @Test("ages of any Int64 time", arguments: [
+        (Int64.min, Int64(1_700_000_000_000), "\(Int64.max / 1000)s ago"), (Int64.min + 1, 1_700_000_000_000, "\(Int64.max / 1000)s ago"),
+        (-1, 1_700_000_000_000, "1700000000s ago"), (Int64.max, 1_700_000_000_000, "now"), (Int64.max, Int64.min, "now"),
+        (Int64.min, Int64.max, "\(Int64.max / 1000)s ago"), (Int64.min, Int64.min, "now"), (0, Int64.max, "9223372036854775s ago"),
+        (1_700_000_000_000, 1_700_000_000_000, "now"), (1_700_000_000_000, 1_700_000_000_999, "now"), (1_699_999_999_000, 1_700_000_000_000, "1s ago"),
+        (1_700_000_000_000 - 300_000, 1_700_000_000_000, "5m ago"), (1_700_000_000_000 + 5_000, 1_700_000_000_000, "now"),
+    ] as [(Int64, Int64, String)])
+    func ago(ms: Int64, now: Int64, text: String) {
+        #expect(DurationText.ago(millis: ms, nowMillis: now) == text)
+    }
 }

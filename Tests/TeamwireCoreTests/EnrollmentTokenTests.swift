@@ -170,6 +170,18 @@ struct EnrollmentTokenTests {
         #expect(Self.refusalMessage(Self.text(Self.body(endpoints: [], endpointCount: 255))) != nil)
     }
 
+    @Test("a crafted token's endpoint ports of any size are refused, not trapped on (issue 15)")
+    func extremePorts() throws {
+        for port in ["0", "65536", "-1", "-0", "99999", "99999999999999999999", "18446744073709551616", "9223372036854775807", "1e3", "+1", "00001", "1.5", ""] {
+            let text = Self.text(Self.body(endpoints: [Array("192.0.2.1:\(port)".utf8)]))
+            #expect(Self.refusalMessage(text)?.contains("endpoint inside is invalid") == true, "port '\(port)'")
+        }
+        #expect(try EnrollmentToken(parsing: Self.text(Self.body(endpoints: [Array("192.0.2.1:65535".utf8)]))).endpoints.first?.port == 65535)
+        // Length bytes at their largest, with nothing behind them.
+        #expect(Self.refusalMessage(Self.text(Self.body(teamLen: 255)))?.contains("truncated") == true)
+        #expect(Self.refusalMessage(Self.text(Self.body(endpoints: [], endpointCount: 1) + [255]))?.contains("truncated") == true)
+    }
+
     @Test("every single-bit flip of the token's bytes is caught by the checksum")
     func everyBitFlip() throws {
         let good = Self.body()

@@ -165,6 +165,20 @@ struct StrictJSONTests {
         #expect(e == APIError(.badRequest, "body is not valid JSON"))
     }
 
+    /// 1e400 is syntactically JSON, but no JSON number holds it: refused by where it is, not as
+    /// "not valid JSON" (which sent people looking for a syntax error).
+    @Test("a number no JSON number can hold is named by its path", arguments: [
+        (#"{"since":1e400,"waitSeconds":0}"#, "the number at 'since'"), (#"{"since":0,"waitSeconds":-1e400}"#, "the number at 'waitSeconds'"),
+        (#"{"since":1e-400,"waitSeconds":0}"#, "the number at 'since'"), (#"{"since":0,"waitSeconds":0,"x":[1,2,1e999]}"#, "the number at 'x.[2]'"),
+        (#"{"since":1\#(String(repeating: "0", count: 400)),"waitSeconds":0}"#, "the number at 'since'"),
+        (#"{"since":0,"waitSeconds":0,"x":{"y":-4e-330}}"#, "the number at 'x.y'"),
+    ])
+    func numberBeyondAnyJSONNumber(json: String, says: String) {
+        let e = Self.decode(MapRequest.self, json).failureValue
+        #expect(e?.code == .badRequest)
+        #expect(e?.message == "\(says) is beyond what a JSON number can hold (larger than about 1.8e308, or nearer 0 than 4.9e-324)", "\(String(describing: e))")
+    }
+
     @Test("decoding errors are described in one line with their path")
     func describe() {
         struct K: CodingKey {

@@ -70,6 +70,28 @@ struct UAPITests {
         } catch { Issue.record("unexpected \(error)") }
     }
 
+    /// The agent turns every handshake time into milliseconds and nanoseconds (Int64): a time no
+    /// WireGuard reports (from a buggy or hostile wireguard-go) used to parse and then overflow
+    /// there. It is refused as malformed; the latest plausible one converts without overflow.
+    @Test(arguments: [
+        ("9223372036854775807", "0"), ("\(PeerState.Timestamp.maxSeconds + 1)", "0"), ("-1", "0"), ("-9223372036854775807", "0"),
+        ("1700000000", "1000000000"), ("1700000000", "-1"), ("0", "9223372036854775807"), ("0", "-5"),
+    ])
+    func impossibleHandshakeTimesAreRefused(sec: String, nsec: String) {
+        let reply = "public_key=\(k1.publicKey.hexKey)\nlast_handshake_time_sec=\(sec)\nlast_handshake_time_nsec=\(nsec)\nerrno=0\n\n"
+        #expect(throws: WireGuardError.malformedReply("peer \(k1.publicKey) has an impossible last handshake time (\(sec) s, \(nsec) ns)")) {
+            try UAPI.parseGet(reply, interface: "wg0")
+        }
+    }
+
+    @Test func theLatestPlausibleHandshakeTimeConverts() throws {
+        let max = PeerState.Timestamp.maxSeconds
+        let reply = "public_key=\(k1.publicKey.hexKey)\nlast_handshake_time_sec=\(max)\nlast_handshake_time_nsec=999999999\nerrno=0\n\n"
+        let t = try #require(try UAPI.parseGet(reply, interface: "wg0").peers.first?.lastHandshake)
+        #expect(t.isPlausible)
+        #expect(t.unixMilliseconds == max * 1000 + 999 && t.unixNanoseconds == max * 1_000_000_000 + 999_999_999)
+    }
+
     @Test func errnoInAReplyIsARefusal() {
         #expect(throws: WireGuardError.refused(operation: "get", errno: 19)) { try UAPI.parseGet("errno=19\n\n", interface: "wg0") }
         #expect(throws: WireGuardError.refused(operation: "set", errno: 98)) { try UAPI.parseSet("errno=98\n\n") }

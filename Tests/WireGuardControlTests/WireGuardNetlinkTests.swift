@@ -267,6 +267,22 @@ struct WireGuardNetlinkTests {
         #expect(d.peers[1].endpoint == nil && d.peers[1].lastHandshake == nil && d.peers[1].presharedKey.isNone && d.peers[1].allowedIPs.isEmpty)
     }
 
+    /// The kernel's handshake time is two s64: one no kernel reports is refused, as in the UAPI
+    /// (the agent's millisecond and nanosecond arithmetic on it would overflow).
+    @Test func refusesImpossibleHandshakeTimes() throws {
+        var rng = TestRNG(seed: 16)
+        let key = rng.key()
+        for (s, ns) in [(Int64.max, Int64(0)), (PeerState.Timestamp.maxSeconds + 1, 0), (-1, 0), (Int64.min, 0), (1_700_000_000, 1_000_000_000), (0, -1), (0, Int64.min)] {
+            let m = genlMessage(command: WG.cmdGet, [.nest(WG.D.peers, [.nest(0, [.raw(WG.P.publicKey, key.rawValue), .raw(WG.P.handshake, le(s) + le(ns))])])])
+            #expect(throws: WireGuardError.malformedReply("peer \(key) has an impossible last handshake time (\(s) s, \(ns) ns)")) {
+                try WireGuardNetlink.decodeDevice([m], interface: "wg0")
+            }
+        }
+        let max = PeerState.Timestamp.maxSeconds
+        let m = genlMessage(command: WG.cmdGet, [.nest(WG.D.peers, [.nest(0, [.raw(WG.P.publicKey, key.rawValue), .raw(WG.P.handshake, le(max) + le(Int64(999_999_999)))])])])
+        #expect(try WireGuardNetlink.decodeDevice([m], interface: "wg0").peers.first?.lastHandshake?.unixMilliseconds == max * 1000 + 999)
+    }
+
     @Test func refusesMalformedReplies() throws {
         var rng = TestRNG(seed: 15)
         let good = genlMessage(command: WG.cmdGet, [.strz(WG.D.ifname, "wg0"), .nest(WG.D.peers, [.nest(0, [.raw(WG.P.publicKey, rng.key().rawValue)])])])
