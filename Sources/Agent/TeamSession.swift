@@ -157,7 +157,9 @@ actor TeamSession {
         } else {
             lastContact = now
             // Kept on disk so a node rebooted while the coordinator is down can say since when.
-            if now - (savedContact ?? 0) > 600_000 { saveContact() }
+            // (The saved value comes from a file: no arithmetic on it may trap.)
+            let age = now.subtractingReportingOverflow(savedContact ?? 0)
+            if age.overflow || age.partialValue > 600_000 { saveContact() }
         }
     }
 
