@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "TeamwireCore", "Coordinator", "CoordinatorClient", "WireGuardControl",
+                "TeamwireCore", "Coordinator", "CoordinatorClient", "WireGuardControl", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "WireGuardControl", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Agent", "WireGuardControl", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl"]),
         // End-to-end on scripts/campus-lab: runs the built `teamwire` binary in namespaces.

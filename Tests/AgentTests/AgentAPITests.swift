@@ -2,6 +2,7 @@
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 /// The agent's Unix-socket API (`teamwire join`, `status`, `leave`) against hostile requests:
 /// extreme numbers wherever a body can carry one, numbers for every string, unknown numeric
@@ -38,13 +39,7 @@ struct AgentAPITests {
         defer { close(fd) }
         var tv = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let p = Array(socketPath.utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: p)
-            raw[p.count] = 0
-        }
+        var addr = RawSocket.unixAddress(socketPath)
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
         let out = Array(head.utf8) + body
@@ -55,13 +50,7 @@ struct AgentAPITests {
             sent += n
         }
         if halfClose { shutdown(fd, Int32(SHUT_WR)) }
-        var reply: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &buf, buf.count)
-            guard n > 0 else { break }
-            reply += buf[0..<n]
-        }
+        let reply = RawSocket.readToEnd(fd)
         guard let end = reply.indices.first(where: { reply[$0...].starts(with: Array("\r\n\r\n".utf8)) }) else { return nil }
         let statusLine = String(decoding: reply.prefix { $0 != 13 }, as: UTF8.self).split(separator: " ")
         guard statusLine.count > 1, let status = Int(statusLine[1]) else { return nil }

@@ -4,6 +4,7 @@ import CoordinatorClient
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 import TeamwireCore
 
 extension IntegrationTests {
@@ -260,14 +261,7 @@ extension IntegrationTests {
             let out = Array(head.utf8) + body
             _ = out.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             shutdown(fd, Int32(SHUT_WR))
-            var reply: [UInt8] = []
-            var buf = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = read(fd, &buf, buf.count)
-                guard n > 0 else { break }
-                reply += buf[0..<n]
-            }
-            let text = String(decoding: reply, as: UTF8.self)
+            let text = String(decoding: RawSocket.readToEnd(fd), as: UTF8.self)
             let parts = text.split(separator: " ", maxSplits: 2)
             guard parts.count > 1, parts[0].hasPrefix("HTTP/1"), let status = Int(parts[1]) else { return nil }
             return (status, text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n"))

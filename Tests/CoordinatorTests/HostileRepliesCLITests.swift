@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TeamwireCore
 
 /// A stand-in for the agent's socket or the coordinator's admin socket: an HTTP/1.1 server on a
@@ -16,13 +17,7 @@ final class CannedSocketServer: @unchecked Sendable {
         self.replies = replies
         unlink(path)
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
+        var addr = RawSocket.unixAddress(path)
         let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard fd >= 0, bound == 0, listen(fd, 8) == 0 else { throw CocoaError(.fileWriteUnknown) }
         let t = Thread { [self] in serve() }
