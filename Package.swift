@@ -1,6 +1,17 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+/// Link settings of every executable the .deb ships (teamwire, teamwire-agent): robots have no
+/// Swift toolchain, so the Swift runtime and Foundation are linked statically (only the code used
+/// is mapped: 2.3 MiB less resident than the shared libraries), with lld packing the relative
+/// relocations (DT_RELR, 10 KiB instead of 1.2 MiB that ld.so reads at every start) and no symbols
+/// exported (nothing dlopens them). InstallTests runs each with the toolchain hidden.
+let shippedExecutable: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                  "-Xlinker", "--no-export-dynamic"]),
+    .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"),
+]
+
 let package = Package(
     name: "teamwire",
     platforms: [.macOS(.v15)],
@@ -87,7 +98,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            linkerSettings: shippedExecutable
         ),
         .executableTarget(
             name: "teamwire-agent",
@@ -97,15 +109,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            // The robot's daemon is lean where it stays resident: the Swift runtime and Foundation
-            // linked statically (only the code used is mapped, 2.3 MiB less than the shared
-            // libraries), with lld packing the relative relocations (DT_RELR, 10 KiB instead of
-            // 1.2 MiB that ld.so reads at every start) and no symbols exported (nothing dlopens it).
-            linkerSettings: [
-                .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-                              "-Xlinker", "--no-export-dynamic"]),
-                .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"),
-            ]
+            linkerSettings: shippedExecutable
         ),
         .executableTarget(
             name: "teamwire-bench",
@@ -144,6 +148,10 @@ let package = Package(
         .testTarget(name: "RosBridgeTests", dependencies: ["RosBridge", "TeamwireCore", "TestSupport"]),
         .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "RosBridge", "TeamwireCore", "CAvahi"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
+        // Installing on a robot (issue 16): the shipped binaries with the toolchain hidden, the
+        // .deb installed, upgraded and purged, the ROS package built with colcon, the systemd
+        // units rated by systemd-analyze. Runs built programs and scripts, links none of the code.
+        .testTarget(name: "InstallTests", dependencies: ["TeamwireCore", "TestSupport"]),
 
         // Fuzzing (issue 15): one harness function per parser that takes outside bytes, checking
         // what must hold for any input. `scripts/fuzz` builds `teamwire-fuzz` with libFuzzer and
