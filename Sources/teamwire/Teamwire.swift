@@ -1,6 +1,7 @@
 import ArgumentParser
 import NIOCore
 import NIOPosix
+import TeamwireCore
 
 @main
 struct Teamwire: AsyncParsableCommand {
@@ -21,7 +22,7 @@ struct Teamwire: AsyncParsableCommand {
             Admin commands (team, token, node, audit) talk to the running coordinator through the
             Unix socket in its state directory (default \(AdminOptions.defaultState)).
             """,
-        version: "0.1.0",
+        version: TeamwireVersion.current,
         subcommands: [JoinCommand.self, StatusCommand.self, LeaveCommand.self, EnvCommand.self, ExecCommand.self, AgentCommand.self,
                       CoordinatorCommand.self, TeamCommand.self, TokenCommand.self, NodeCommand.self, AuditCommand.self]
     )
