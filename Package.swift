@@ -9,7 +9,8 @@ import PackageDescription
 let shippedExecutable: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
                   "-Xlinker", "--no-export-dynamic"]),
-    .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"),
+    // Foundation's static archives the driver does not name (the agent links none of CoreFoundation or ICU).
+    .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"), .linkedLibrary("_FoundationICU"), .linkedLibrary("CoreFoundation"),
 ]
 
 let package = Package(

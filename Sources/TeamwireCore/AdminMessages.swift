@@ -183,7 +183,3 @@ public struct ErrorBody: Codable, Sendable, Equatable {
     public var error: APIError
     public init(_ e: APIError) { self.error = e }
 }
-
-public enum TeamwireVersion {
-    public static let string = "0.1.0"
-}

@@ -1,5 +1,5 @@
 /// teamwire's version: `--version` of every executable, and the .deb's version
 /// (scripts/package reads the string literal below).
 public enum TeamwireVersion {
-    public static let current = "0.2.0"
+    public static let string = "0.2.0"
 }

@@ -22,7 +22,7 @@ struct Teamwire: AsyncParsableCommand {
             Admin commands (team, token, node, audit) talk to the running coordinator through the
             Unix socket in its state directory (default \(AdminOptions.defaultState)).
             """,
-        version: TeamwireVersion.current,
+        version: TeamwireVersion.string,
         subcommands: [JoinCommand.self, StatusCommand.self, LeaveCommand.self, EnvCommand.self, ExecCommand.self, AgentCommand.self,
                       CoordinatorCommand.self, TeamCommand.self, TokenCommand.self, NodeCommand.self, AuditCommand.self]
     )
