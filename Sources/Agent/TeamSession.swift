@@ -80,10 +80,20 @@ actor TeamSession {
         savedContact = lastContact
         doorbell = TrafficDoorbell(interface: enrolment.interfaceName)
         let now = Self.now()
+        let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
         for m in map.applied(to: []) where m.publicKey != enrolment.node.publicKey {
             members[m.publicKey] = m
-            paths[m.publicKey] = PathState(mode: settings.mode, now: now, policy: policy)
+            let adopted = reconciler.peers[m.publicKey].map { Self.carriesDirect($0, to: m, wallMilliseconds: wallNow) } ?? false
+            paths[m.publicKey] = adopted ? .adoptedDirect(mode: settings.mode, now: now, policy: policy)
+                                         : PathState(mode: settings.mode, now: now, policy: policy)
         }
+    }
+
+    /// Whether an adopted peer carries the member's address on a live session: its /32 on the
+    /// member's own peer and a handshake within WireGuard's session lifetime (180 s).
+    static func carriesDirect(_ p: PeerState, to m: Member, wallMilliseconds: Int64) -> Bool {
+        guard p.allowedIPs.contains(.host(m.address)), let hs = p.lastHandshake, hs.isPlausible else { return false }
+        return wallMilliseconds - hs.unixMilliseconds < 180_000
     }
 
     /// Applies the cached map to the device and starts the loops.

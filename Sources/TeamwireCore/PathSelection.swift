@@ -113,6 +113,19 @@ public struct PathState: Sendable, Equatable {
         }
     }
 
+    /// The state of a member whose direct path a previous agent left working on the device (a
+    /// restart or an upgrade adopts the interface): direct at once, on the endpoint WireGuard
+    /// has, so traffic flowing through the restart never detours. If the path died meanwhile,
+    /// the next steps find it as they find any failed direct path.
+    public static func adoptedDirect(mode: PathMode, now: Double, policy: PathPolicy = .standard) -> PathState {
+        var s = PathState(mode: mode, now: now, policy: policy)
+        if mode != .relay {
+            s.phase = .direct
+            s.pinEndpoint = false
+        }
+        return s
+    }
+
     public var path: Path { phase == .direct ? .direct : .relay }
 
     public var isTrial: Bool {

@@ -157,6 +157,31 @@ struct PathSelectionTests {
         #expect(!s.pinEndpoint)
     }
 
+    @Test("a direct path adopted from the device (agent restart) is direct at once, on the endpoint WireGuard has")
+    func adoptedDirect() {
+        for mode in [PathMode.auto, .direct] {
+            let s = PathState.adoptedDirect(mode: mode, now: 100)
+            #expect(s.phase == .direct)
+            #expect(s.path == .direct)
+            #expect(!s.pinEndpoint, "a learnt endpoint (NAT, roaming) must not be overwritten by the first candidate")
+            #expect(s.backoff == standard.firstRetry)
+        }
+        // Forced relay stays relay whatever the device holds.
+        #expect(PathState.adoptedDirect(mode: .relay, now: 100) == PathState(mode: .relay, now: 100))
+    }
+
+    @Test("an adopted direct path that died meanwhile fails over to relay like any direct path")
+    func adoptedDirectFails() {
+        var l = Link(.auto, candidates: 2, at: 0)
+        l.state = .adoptedDirect(mode: .auto, now: 0)
+        l.read(at: 0)
+        l.read(at: 1, tx: 500)
+        l.read(at: 2, tx: 500)
+        let a = l.read(at: 3, tx: 500)
+        #expect(a.changed)
+        #expect(l.state.phase == .relay(retryAt: 3 + standard.firstRetry))
+    }
+
     @Test("the policy given to init sets the trial window and the first backoff")
     func initialCustomPolicy() {
         var p = PathPolicy()
