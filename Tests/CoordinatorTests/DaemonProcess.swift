@@ -6,7 +6,7 @@ import Glibc
 /// A daemon binary a test starts (teamwire-agent, `teamwire coordinator serve`): stdout to
 /// /dev/null, stderr into a file created first, so its device and inode are known before the
 /// daemon starts (JOURNAL_STREAM names them when systemd runs a unit). posix_spawn and
-/// waitpid, like TestSupport's ChildProcess.
+/// waitpid (the program looked up on PATH), like TestSupport's ChildProcess.
 final class DaemonProcess: @unchecked Sendable {
     let pid: pid_t
     let stderrPath: String
@@ -38,7 +38,7 @@ final class DaemonProcess: @unchecked Sendable {
         let cenv = env.map { strdup("\($0)=\($1)") } + [nil]
         defer { (cargv + cenv).forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, cargv, cenv)
+        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cargv, cenv)
         guard rc == 0 else { throw LogError("cannot run \(argv[0]): \(String(cString: strerror(rc)))") }
         return DaemonProcess(pid: pid, stderrPath: path)
     }
