@@ -36,9 +36,15 @@ public enum AgentAPI {
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
-        try SocketAccess.share(path, with: socketGroup)
+        var group = socketGroup
+        do { try SocketAccess.share(path, with: group) } catch {
+            // Without CAP_CHOWN (a unit that drops it) the socket stays root's; the rest works.
+            logger.warning("agent socket stays root's alone", metadata: ["error": "\(error)"])
+            group = nil
+            try SocketAccess.share(path, with: nil)
+        }
         var about: Logger.Metadata = ["path": "\(path)", "mode": "0600"]
-        if let g = socketGroup { (about["mode"], about["group"]) = ("0660", "\(SocketAccess.groupName(g) ?? String(g))") }
+        if let g = group { (about["mode"], about["group"]) = ("0660", "\(SocketAccess.groupName(g) ?? String(g))") }
         logger.info("agent socket ready", metadata: about)
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in

@@ -60,11 +60,18 @@ public final class CoordinatorServer: Sendable {
     private let ready = AsyncStream<Int>.makeStream()
 
     public init(config: CoordinatorConfig, logger: Logger) throws {
-        self.config = config
-        self.logger = logger
+        var config = config
         umask(0o077)
         try StateDirectory.prepare(config.stateDirectory)
-        if let gid = config.socketGroup { try StateDirectory.share(config.stateDirectory, with: gid) }
+        if let gid = config.socketGroup {
+            // Without CAP_CHOWN (a unit that drops it) the socket stays root's; the rest works.
+            do { try StateDirectory.share(config.stateDirectory, with: gid) } catch {
+                logger.warning("admin socket stays root's alone", metadata: ["error": "\(error)"])
+                config.socketGroup = nil
+            }
+        }
+        self.config = config
+        self.logger = logger
         lockFD = Mutex(try StateDirectory.lock(config.lockPath))
         let key = try StateDirectory.loadOrCreateKey(config.keyPath, logger: logger)
         let store = try Store(path: config.databasePath)
@@ -122,7 +129,7 @@ public final class CoordinatorServer: Sendable {
                 if let gid = socketGroup, chown(socketPath, uid_t.max, gid) == 0, chmod(socketPath, 0o660) == 0 {
                     (about["mode"], about["group"]) = ("0660", "\(getgrgid(gid).map { String(cString: $0.pointee.gr_name) } ?? String(gid))")
                 } else {
-                    if socketGroup != nil { logger.error("cannot share the admin socket with its group", metadata: ["error": "\(String(cString: strerror(errno)))"]) }
+                    if socketGroup != nil { logger.warning("admin socket stays root's alone", metadata: ["error": "\(String(cString: strerror(errno)))"]) }
                     chmod(socketPath, 0o600)
                 }
                 logger.info("admin socket ready", metadata: about)

@@ -128,6 +128,23 @@ extension IntegrationTests {
             #expect(log.contains(" debug teamwire.agent: no such group: agent.sock stays root's alone group=\(missing)\n"), "\(log)")
         }
 
+        /// Root without CAP_CHOWN (a unit that drops it) cannot give the socket to the group: the
+        /// agent says so and runs on with the socket root's alone.
+        @Test func agentWithoutCapChownKeepsTheSocketRootsAlone() async throws {
+            let group = try Self.testGroup()
+            let state = makeTempDir()
+            defer { try? FileManager.default.removeItem(atPath: state) }
+            let agent = try DaemonProcess.start(["setpriv", "--bounding-set=-chown", "--inh-caps=-chown", Self.agentBinary, "--state", state, "--no-mdns",
+                                                 "--socket-group", group.name])
+            defer { agent.stop() }
+            try await eventually("the agent answers", timeout: .seconds(15)) { agent.isRunning ? try await runCLI(["status", "--state", state]).status == 0 : true }
+            try #require(agent.isRunning, "\(agent.stderr)")
+            let m = try Self.mode(state + "/agent.sock")
+            #expect(m.mode == 0o600 && m.uid == 0 && m.gid == 0, "agent.sock is \(String(m.mode, radix: 8)) \(m.uid):\(m.gid)")
+            let (_, log) = agent.stop()
+            #expect(log.contains(" warning teamwire.agent: agent socket stays root's alone error=\"cannot chown \(state)/agent.sock: Operation not permitted\"\n"), "\(log)")
+        }
+
         /// The admin socket for its group, and the log as systemd's journal takes it.
         @Test func coordinatorAdminSocketForItsGroupUnderTheJournal() async throws {
             let group = try Self.testGroup()
