@@ -41,6 +41,9 @@ let package = Package(
 
         // Pure core: value types and protocol logic, no I/O.
         .target(name: "TeamwireCore", dependencies: ["CSodium"]),
+        // The daemons' log handler: text with millisecond times, the journal's priority prefixes
+        // under systemd, or one JSON object per line.
+        .target(name: "TeamwireLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
 
         // WireGuard devices: kernel (generic netlink through libmnl) or wireguard-go (UAPI),
         // plus links, addresses and routes over rtnetlink.
@@ -75,7 +78,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "TeamwireCore", "CoordinatorClient", "WireGuardControl", "RosBridge", "AvahiPublisher",
+                "TeamwireCore", "CoordinatorClient", "WireGuardControl", "RosBridge", "AvahiPublisher", "TeamwireLogging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -93,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "teamwire",
             dependencies: [
-                "TeamwireCore", "Coordinator", "CoordinatorClient", "Agent", "WireGuardControl", "RosBridge",
+                "TeamwireCore", "Coordinator", "CoordinatorClient", "Agent", "WireGuardControl", "RosBridge", "TeamwireLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -105,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "teamwire-agent",
             dependencies: [
-                "TeamwireCore", "Agent", "WireGuardControl", "CConcurrencyHook",
+                "TeamwireCore", "Agent", "WireGuardControl", "CConcurrencyHook", "TeamwireLogging",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -125,6 +128,7 @@ let package = Package(
         // Runs inside a VM with the kernel's WireGuard (scripts/test-kernel-wireguard).
         .executableTarget(name: "wg-kernel-check", dependencies: ["WireGuardControl", "TeamwireCore"]),
         .testTarget(name: "TeamwireCoreTests", dependencies: ["TeamwireCore"]),
+        .testTarget(name: "TeamwireLoggingTests", dependencies: ["TeamwireLogging", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [

@@ -12,8 +12,11 @@ import TeamwireCore
 import Glibc
 #endif
 
-/// The agent's API on `agent.sock` in its state directory (0600: the file mode is the
-/// authentication, as for the coordinator's admin socket). See `AgentMessages.swift`.
+/// The agent's API on `agent.sock` in its state directory. The file mode is the authentication,
+/// as for the coordinator's admin socket: 0600 root's, or 0660 root:GROUP so that the group's
+/// members (a ROS user, `teamwire-ros.service`) read the status without root. Joining and
+/// leaving change the node's network and every ROS process's DDS peers, so they stay root's:
+/// the kernel says who is calling (SO_PEERCRED). See `AgentMessages.swift`.
 ///
 /// A bare NIO HTTP/1.1 server, one request per connection (the CLI sends `Connection: close`):
 /// three routes need no framework, and a robot's agent should map as little code as it can.
@@ -21,8 +24,9 @@ import Glibc
 public enum AgentAPI {
     static let maxBody = 16 * 1024
 
-    /// Binds the socket and serves until the task is cancelled.
-    public static func serve(_ agent: Agent, logger: Logger) async throws {
+    /// Binds the socket and serves until the task is cancelled; `socketGroup` (nil: none)
+    /// may use it too.
+    public static func serve(_ agent: Agent, socketGroup: gid_t? = nil, logger: Logger) async throws {
         let path = agent.store.socketPath
         unlink(path)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -32,8 +36,16 @@ public enum AgentAPI {
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
-        chmod(path, 0o600)
-        logger.info("agent socket ready", metadata: ["path": "\(path)"])
+        var group = socketGroup
+        do { try SocketAccess.share(path, with: group) } catch {
+            // Without CAP_CHOWN (a unit that drops it) the socket stays root's; the rest works.
+            logger.warning("agent socket stays root's alone", metadata: ["error": "\(error)"])
+            group = nil
+            try SocketAccess.share(path, with: nil)
+        }
+        var about: Logger.Metadata = ["path": "\(path)", "mode": "0600"]
+        if let g = group { (about["mode"], about["group"]) = ("0660", "\(SocketAccess.groupName(g) ?? String(g))") }
+        logger.info("agent socket ready", metadata: about)
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {
@@ -57,7 +69,8 @@ public enum AgentAPI {
                     if tooLarge || body.count + chunk.readableBytes > maxBody { tooLarge = true; body = [] } else { body += chunk.readableBytesView }
                 case .end:
                     guard let head else { return }
-                    let (status, reply) = await respond(head, body: tooLarge ? nil : body, agent)
+                    let caller = await peerUID(connection.channel)
+                    let (status, reply) = await respond(head, body: tooLarge ? nil : body, agent, caller: caller)
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Type", value: "application/json")
                     headers.add(name: "Content-Length", value: "\(reply.count)")
@@ -71,9 +84,28 @@ public enum AgentAPI {
         }
     }
 
-    /// The status and JSON body answering one request (`body` nil: it was over the cap).
-    static func respond(_ head: HTTPRequestHead, body: [UInt8]?, _ agent: Agent) async -> (Int, [UInt8]) {
+    /// The uid of the process on the other end, from the kernel (nil if it cannot say).
+    static func peerUID(_ channel: any Channel) async -> uid_t? {
+        guard let provider = channel as? any SocketOptionProvider else { return nil }
+        let cred: PeerCredentials? = try? await provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)).get()
+        return cred?.uid
+    }
+
+    /// Linux's `struct ucred` (pid, uid, gid: three 32-bit fields), which Glibc's module map
+    /// does not import (it needs _GNU_SOURCE).
+    struct PeerCredentials: Sendable {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+    }
+
+    /// The status and JSON body answering one request (`body` nil: it was over the cap) from
+    /// the process of uid `caller`.
+    static func respond(_ head: HTTPRequestHead, body: [UInt8]?, _ agent: Agent, caller: uid_t?) async -> (Int, [UInt8]) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        if head.method == .POST, let verb = ["/v1/join": "joining", "/v1/leave": "leaving"][path], caller != 0 {
+            return failure(APIError(ErrorCode("forbidden"), "\(verb) a team changes this node's network and needs root: run it with sudo"), status: 403)
+        }
         switch (head.method, path) {
         case (.GET, "/v1/status"): return (200, ControlCodec.encodeJSON(await agent.status()))
         case (.POST, "/v1/join"): return await handle(body, JoinRequest.self) { try await agent.join($0) }

@@ -29,12 +29,9 @@ public struct AgentClient: Sendable {
 
     func send<B: Encodable, R: Decodable>(_ method: HTTPMethod, _ path: String, body: B?, timeout: TimeAmount) async throws -> R {
         let socket = store.socketPath
+        if let denied = SocketAccess.denial(socket, daemon: "the agent", defaultGroup: AgentOptions.defaultSocketGroup) { throw AgentError(denied) }
         var st = stat()
-        if stat(socket, &st) != 0 {
-            if errno == EACCES { throw AgentError("permission denied on \(store.root): run as root (sudo teamwire ...)") }
-            throw AgentError(noAgent)
-        }
-        guard access(socket, R_OK | W_OK) == 0 else { throw AgentError("permission denied on \(socket): run as root (sudo teamwire ...)") }
+        guard stat(socket, &st) == 0 else { throw AgentError(noAgent) }
         let status: Int, bytes: [UInt8]
         do {
             let r = try await HTTPExchange.send(method, .unix(path: socket), path: path, headers: body == nil ? [] : [("Content-Type", "application/json")],

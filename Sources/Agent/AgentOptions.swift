@@ -1,4 +1,5 @@
 import Logging
+import TeamwireLogging
 import WireGuardControl
 
 /// teamwire-agent's command line. Parsed by hand, not with ArgumentParser: the daemon stays up
@@ -11,6 +12,11 @@ public struct AgentOptions: Equatable, Sendable {
     public var mdns = true
     public var rosParticipants = 32
     public var logLevel = Logger.Level.info
+    public var logFormat = LogFormat.text
+    /// Members of this group may use agent.sock (read the status) when the group exists.
+    public var socketGroup = AgentOptions.defaultSocketGroup
+
+    public static let defaultSocketGroup = "teamwire"
 
     public init() {}
 
@@ -18,13 +24,14 @@ public struct AgentOptions: Equatable, Sendable {
     public enum Request: Equatable, Sendable {
         case run(AgentOptions)
         case help
+        case version
     }
 
     public struct UsageError: Error, CustomStringConvertible, Equatable {
         public var description: String
     }
 
-    public static let synopsis = "teamwire-agent [--state <dir>] [--backend <backend>] [--wireguard-go <path>] [--no-mdns] [--ros-participants <n>] [--log-level <log-level>]"
+    public static let synopsis = "teamwire-agent [--state <dir>] [--backend <backend>] [--wireguard-go <path>] [--no-mdns] [--ros-participants <n>] [--socket-group <name>] [--log-level <log-level>] [--log-format text|json]"
 
     public static let usage = """
         OVERVIEW: Run the node's daemon: owns the WireGuard interfaces and keeps every joined team in sync.
@@ -44,7 +51,12 @@ public struct AgentOptions: Equatable, Sendable {
           --no-mdns               Do not publish members' names and the ROS master on the local avahi-daemon.
           --ros-participants <n>  DDS participants (ROS 2 processes) per member that the generated DDS files let
                                   discovery find. (default: 32)
+          --socket-group <name>   Members of this group may read the status through agent.sock (0660), when the
+                                  group exists; else the socket is root's alone. (default: \(defaultSocketGroup))
           --log-level <log-level> trace, debug, info, notice, warning, error or critical. (default: info)
+          --log-format <format>   text (millisecond times; priority prefixes instead under systemd) or json (one
+                                  object per line). (default: text)
+          --version               Show the version.
           -h, --help              Show help information.
 
         """
@@ -70,6 +82,8 @@ public struct AgentOptions: Equatable, Sendable {
             switch name {
             case "-h", "--help":
                 return .help
+            case "--version":
+                return .version
             case "--state":
                 options.state = try value()
                 guard !options.state.isEmpty else { throw UsageError(description: "--state must not be empty") }
@@ -95,6 +109,13 @@ public struct AgentOptions: Equatable, Sendable {
                 let v = try value()
                 guard let level = Logger.Level(rawValue: v) else { throw UsageError(description: "unknown --log-level '\(v)'") }
                 options.logLevel = level
+            case "--log-format":
+                let v = try value()
+                guard let format = LogFormat(rawValue: v) else { throw UsageError(description: "--log-format must be text or json (got '\(v)')") }
+                options.logFormat = format
+            case "--socket-group":
+                options.socketGroup = try value()
+                guard !options.socketGroup.isEmpty else { throw UsageError(description: "--socket-group must not be empty") }
             default:
                 throw UsageError(description: "unknown option '\(word)'")
             }

@@ -22,7 +22,8 @@ public struct Enrolment: Codable, Sendable, Equatable {
 
 /// The state directory (default /var/lib/teamwire, mode 0711: others may pass through to ros/,
 /// never list or read the rest):
-///   agent.sock, agent.lock    0600
+///   agent.sock                0600, or 0660 root:teamwire when that group exists (--socket-group)
+///   agent.lock                0600
 ///   teams/                    0700
 ///   teams/TEAM/private.key    the node's WireGuard key for TEAM, base64, 0600, never sent
 ///   teams/TEAM/enrolment.json who the node is in TEAM and where the coordinator is

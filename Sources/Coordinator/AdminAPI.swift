@@ -3,8 +3,9 @@ import Hummingbird
 import NIOCore
 import TeamwireCore
 
-/// The admin API on the coordinator's Unix socket (mode 0600: the file permission is the
-/// authentication). JSON in and out; errors are `{"error": {"code", "message"}}`.
+/// The admin API on the coordinator's Unix socket (mode 0600, or 0660 root:teamwire-admin when
+/// that group exists: the file permission is the authentication). JSON in and out; errors are
+/// `{"error": {"code", "message"}}`.
 ///   GET    /v1/teams                       POST /v1/teams
 ///   GET    /v1/teams/:team/tokens          POST /v1/teams/:team/tokens
 ///   DELETE /v1/tokens/:id

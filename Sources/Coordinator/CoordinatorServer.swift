@@ -20,15 +20,19 @@ public struct CoordinatorConfig: Sendable {
     /// The hub relay (a WireGuard interface; needs root). nil: no hub, as in tests that run
     /// unprivileged.
     public var hub: HubConfig?
+    /// A group whose members may use the admin socket (0660, the state directory 0710 to that
+    /// group: the database and key stay root's); nil: root alone.
+    public var socketGroup: gid_t?
 
     public init(stateDirectory: String, listenHost: String, listenPort: Int, publicEndpoints: [Endpoint] = [], wireguardPort: UInt16 = 51820,
-                hub: HubConfig? = nil) {
+                hub: HubConfig? = nil, socketGroup: gid_t? = nil) {
         self.stateDirectory = stateDirectory
         self.listenHost = listenHost
         self.listenPort = listenPort
         self.publicEndpoints = publicEndpoints
         self.wireguardPort = wireguardPort
         self.hub = hub
+        self.socketGroup = socketGroup
     }
 
     public var databasePath: String { stateDirectory + "/coordinator.db" }
@@ -37,6 +41,7 @@ public struct CoordinatorConfig: Sendable {
     public var lockPath: String { stateDirectory + "/coordinator.lock" }
 
     public static let defaultStateDirectory = "/var/lib/teamwire-coordinator"
+    public static let defaultSocketGroup = "teamwire-admin"
 }
 
 public struct CoordinatorError: Error, CustomStringConvertible {
@@ -55,10 +60,18 @@ public final class CoordinatorServer: Sendable {
     private let ready = AsyncStream<Int>.makeStream()
 
     public init(config: CoordinatorConfig, logger: Logger) throws {
-        self.config = config
-        self.logger = logger
+        var config = config
         umask(0o077)
         try StateDirectory.prepare(config.stateDirectory)
+        if let gid = config.socketGroup {
+            // Without CAP_CHOWN (a unit that drops it) the socket stays root's; the rest works.
+            do { try StateDirectory.share(config.stateDirectory, with: gid) } catch {
+                logger.warning("admin socket stays root's alone", metadata: ["error": "\(error)"])
+                config.socketGroup = nil
+            }
+        }
+        self.config = config
+        self.logger = logger
         lockFD = Mutex(try StateDirectory.lock(config.lockPath))
         let key = try StateDirectory.loadOrCreateKey(config.keyPath, logger: logger)
         let store = try Store(path: config.databasePath)
@@ -105,13 +118,21 @@ public final class CoordinatorServer: Sendable {
             },
             logger: logger)
         let socketPath = config.adminSocketPath
+        let socketGroup = config.socketGroup
         let adminApp = Application(
             router: AdminAPI.router(registry),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "teamwire-admin"),
             onServerRunning: { _ in
-                // umask already made it 0600; make it explicit.
-                chmod(socketPath, 0o600)
-                logger.info("admin socket ready", metadata: ["path": "\(socketPath)"])
+                // umask already made it 0600; make it explicit, or share it with the group
+                // (its group set first, so it is never 0660 for root's group).
+                var about: Logger.Metadata = ["path": "\(socketPath)", "mode": "0600"]
+                if let gid = socketGroup, chown(socketPath, uid_t.max, gid) == 0, chmod(socketPath, 0o660) == 0 {
+                    (about["mode"], about["group"]) = ("0660", "\(getgrgid(gid).map { String(cString: $0.pointee.gr_name) } ?? String(gid))")
+                } else {
+                    if socketGroup != nil { logger.warning("admin socket stays root's alone", metadata: ["error": "\(String(cString: strerror(errno)))"]) }
+                    chmod(socketPath, 0o600)
+                }
+                logger.info("admin socket ready", metadata: about)
             },
             logger: logger)
         // Last in the list, so it is the first told to shut down: parked polls are answered

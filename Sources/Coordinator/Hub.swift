@@ -134,11 +134,20 @@ public final class Hub: Service, Sendable {
 
     private func bringUp(_ teams: [HubTeam]) throws {
         let name = config.interfaceName
+        // An interface that outlived the last run (a crash, a restart, a package upgrade) is
+        // adopted, its peers keeping their sessions: the log says which, so an operator knows.
+        let existed = Link.exists(name)
         let (device, process) = try WireGuardDevice.create(name, choice: config.backend, wireguardGo: config.wireguardGo)
         owned.withLock { $0 = (true, process) }
         var m = Machine(reconciler: try Reconciler(device: device), addresses: [], firewall: nil)
         // Whatever an earlier run left on the interface is reconciled like any change.
         m.addresses = Set(try Link.listAddresses(name).map { HubAddress(address: $0.address, prefixLength: $0.prefixLength) })
+        if existed {
+            logger.info("adopted existing hub interface \(name)", metadata: ["backend": "\(device.kind)", "peers": "\(m.reconciler.peers.count)",
+                                                                            "addresses": "\(m.addresses.count)"])
+        } else {
+            logger.info("created hub interface \(name)", metadata: ["backend": "\(device.kind)"])
+        }
         try Link.setMTU(name, config.mtu)
         machine.withLock { $0 = m }
         try apply(teams)

@@ -5,8 +5,8 @@ import TeamwireCore
 import Glibc
 #endif
 
-/// The coordinator's state directory: created 0700, locked against a second coordinator, holding
-/// the coordinator's private key (0600).
+/// The coordinator's state directory: created 0700 (0710 to the admin socket's group), locked
+/// against a second coordinator, holding the coordinator's private key (0600).
 enum StateDirectory {
     static func prepare(_ path: String) throws {
         var isDir: ObjCBool = false
@@ -18,6 +18,14 @@ enum StateDirectory {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw CoordinatorError("cannot create state directory \(path): \(error.localizedDescription) (run as root, or pass --state DIR)")
+        }
+    }
+
+    /// Lets group `gid` reach the admin socket: 0710 root:gid, searchable but not listable;
+    /// every file in it but the socket is 0600 root's.
+    static func share(_ path: String, with gid: gid_t) throws {
+        guard chown(path, uid_t.max, gid) == 0, chmod(path, 0o710) == 0 else {
+            throw CoordinatorError("cannot open state directory \(path) to its socket group: \(String(cString: strerror(errno)))")
         }
     }
 

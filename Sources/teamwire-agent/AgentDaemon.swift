@@ -9,6 +9,7 @@ import NIOCore
 import NIOPosix
 import Dispatch
 import TeamwireCore
+import TeamwireLogging
 import WireGuardControl
 #if canImport(Glibc)
 import Glibc
@@ -17,15 +18,6 @@ import Glibc
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
-}
-
-func startLogging(level: Logger.Level, label: String) -> Logger {
-    LoggingSystem.bootstrap { label in
-        var h = StreamLogHandler.standardError(label: label)
-        h.logLevel = level
-        return h
-    }
-    return Logger(label: label)
 }
 
 @main
@@ -37,6 +29,9 @@ enum AgentDaemon {
             switch try AgentOptions.parse(Array(CommandLine.arguments.dropFirst())) {
             case .help:
                 writeStandardOutput(AgentOptions.usage)
+                exit(0)
+            case .version:
+                writeStandardOutput(TeamwireVersion.string + "\n")
                 exit(0)
             case .run(let o):
                 options = o
@@ -62,7 +57,11 @@ enum AgentDaemon {
         if WireGuardDevice.resolve(options.backend) == .userspace {
             do { _ = try WireGuardGo.locate(options.wireguardGo) } catch { throw CLIError("\(error)") }
         }
-        let logger = startLogging(level: options.logLevel, label: "teamwire.agent")
+        let logger = TeamwireLogging.start(level: options.logLevel, format: options.logFormat, label: "teamwire.agent")
+        let socketGroup = SocketAccess.group(named: options.socketGroup)
+        if socketGroup == nil {
+            logger.debug("no such group: agent.sock stays root's alone", metadata: ["group": "\(options.socketGroup)"])
+        }
         // Keys, state and the socket are for root only, whatever the caller's umask.
         umask(0o077)
         let (reasons, stop) = AsyncStream<String>.makeStream()
@@ -95,7 +94,7 @@ enum AgentDaemon {
             return source
         }
         let server = Task {
-            do { try await AgentAPI.serve(agent, logger: logger) } catch { stop.yield("agent socket: \(error)") }
+            do { try await AgentAPI.serve(agent, socketGroup: socketGroup, logger: logger) } catch { stop.yield("agent socket: \(error)") }
         }
         var why = ""
         for await reason in reasons {

@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import CoordinatorClient
 import Coordinator
@@ -16,7 +17,16 @@ struct AdminOptions: ParsableArguments {
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
-    init(_ e: ClientError) { description = e.description }
+    /// When the admin socket cannot be reached for lack of permission, says so (and which group
+    /// to join) instead of "no coordinator is running".
+    init(_ e: ClientError) {
+        if case .noCoordinator(let socket, _) = e,
+           let denied = SocketAccess.denial(socket, daemon: "the coordinator", defaultGroup: CoordinatorConfig.defaultSocketGroup) {
+            description = denied
+        } else {
+            description = e.description
+        }
+    }
 }
 
 /// Runs an admin call, turning client errors into one clear line.

@@ -1,9 +1,11 @@
 import ArgumentParser
+import Agent
 import Coordinator
 import Foundation
 import Logging
 import ServiceLifecycle
 import TeamwireCore
+import TeamwireLogging
 import WireGuardControl
 #if canImport(Glibc)
 import Glibc
@@ -22,6 +24,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             discussion: """
                 The state directory holds the database (coordinator.db), the coordinator's private key
                 (coordinator.key, 0600, created on first start) and the admin socket (admin.sock, 0600).
+                When the group --socket-group exists, its members may run the admin commands without
+                root: admin.sock is 0660 root:GROUP and the state directory 0710 root:GROUP.
                 The control API is plain HTTP: every request and reply is sealed with the node's and
                 the coordinator's keys, and tokens pin the coordinator's key.
 
@@ -57,8 +61,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
         @Flag(name: .customLong("no-hub"), help: "Run without the hub relay (no WireGuard interface, no root needed).")
         var noHub = false
 
+        @Option(name: .customLong("socket-group"), help: ArgumentHelp("Members of this group may use the admin socket, when the group exists.", valueName: "name"))
+        var socketGroup: String = CoordinatorConfig.defaultSocketGroup
+
         @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
         var logLevel: String = "info"
+
+        @Option(name: .customLong("log-format"), help: ArgumentHelp("text (millisecond times; priority prefixes instead under systemd) or json (one object per line).", valueName: "text|json"))
+        var logFormat: String = LogFormat.text.rawValue
 
         func validate() throws {
             guard listenParts != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 0.0.0.0:7946 (got '\(listen)')") }
@@ -70,6 +80,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 throw ValidationError("--public-endpoint is required when listening on \(host): tokens must say where nodes reach the coordinator")
             }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+            guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json (got '\(logFormat)')") }
+            guard !socketGroup.isEmpty else { throw ValidationError("--socket-group must not be empty") }
             guard BackendChoice(rawValue: hubBackend) != nil else {
                 throw ValidationError("--hub-backend must be auto, kernel or userspace (got '\(hubBackend)')")
             }
@@ -103,11 +115,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let logger = startLogging(level: logLevel, label: "teamwire.coordinator")
+            let logger = TeamwireLogging.start(level: Logger.Level(rawValue: logLevel)!, format: LogFormat(rawValue: logFormat)!, label: "teamwire.coordinator")
             let (host, port) = listenParts!
+            let gid = SocketAccess.group(named: socketGroup)
+            if gid == nil { logger.debug("no such group: admin.sock stays root's alone", metadata: ["group": "\(socketGroup)"]) }
             let config = CoordinatorConfig(stateDirectory: state, listenHost: host, listenPort: port,
                                            publicEndpoints: publicEndpoints.compactMap(Endpoint.init), wireguardPort: wireguardPort,
-                                           hub: try hubConfig())
+                                           hub: try hubConfig(), socketGroup: gid)
             let server: CoordinatorServer
             do { server = try CoordinatorServer(config: config, logger: logger) } catch {
                 throw CLIError("\(error)")

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import TeamwireCore
 
 enum Output {
@@ -30,15 +29,4 @@ enum Output {
         guard let ms else { return "never" }
         return DurationText.ago(millis: ms, nowMillis: now)
     }
-}
-
-/// Logs to stderr at `level` (already validated by the command) for the daemons.
-func startLogging(level: String, label: String) -> Logger {
-    let level = Logger.Level(rawValue: level)!
-    LoggingSystem.bootstrap { label in
-        var h = StreamLogHandler.standardError(label: label)
-        h.logLevel = level
-        return h
-    }
-    return Logger(label: label)
 }

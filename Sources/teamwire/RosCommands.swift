@@ -74,7 +74,11 @@ struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Run a command (roslaunch, ros2 launch, ...) with the team's ROS environment.",
-        discussion: "Example: teamwire exec -- roslaunch my_robot bringup.launch"
+        discussion: """
+            Example: teamwire exec -- roslaunch my_robot bringup.launch
+            The command replaces teamwire (same process, its exit status is the command's). As in
+            a shell, a command that is not found exits 127, one that cannot be run 126.
+            """
     )
 
     @OptionGroup var options: RosTeamOptions
@@ -84,6 +88,12 @@ struct ExecCommand: ParsableCommand {
 
     func run() throws {
         var argv = command
+        // Everything after exec's own options is captured, -h and --help too: they are exec's
+        // unless they follow "--" (`teamwire exec -- --help` runs a program named --help).
+        if let first = argv.first, ["-h", "--help"].contains(first) {
+            print(Teamwire.helpMessage(for: Self.self))
+            return
+        }
         if argv.first == "--" { argv.removeFirst() }
         guard let program = argv.first else { throw CLIError("exec needs a command: teamwire exec -- COMMAND [ARGS...]") }
         for (name, value) in try options.entries() {
@@ -91,7 +101,24 @@ struct ExecCommand: ParsableCommand {
         }
         let cargs = argv.map { strdup($0) } + [nil]
         execvp(program, cargs)
-        let e = errno
-        throw CLIError("cannot run \(program): \(String(cString: strerror(e)))")
+        let (why, status) = Self.failure(program, errno: errno)
+        FileHandle.standardError.write(Data("Error: \(why)\n".utf8))
+        throw ExitCode(status)
+    }
+
+    /// What a shell says and exits with when `program` cannot be run: 127 when it is not found,
+    /// 126 when it is found but cannot be executed.
+    static func failure(_ program: String, errno e: Int32) -> (String, Int32) {
+        switch e {
+        case ENOENT, ENOTDIR:
+            return program.contains("/") ? ("cannot run \(program): no such file", 127)
+                                         : ("cannot run \(program): command not found (not on PATH)", 127)
+        case EACCES:
+            var st = stat()
+            if program.contains("/"), stat(program, &st) == 0, st.st_mode & S_IFMT == S_IFDIR { return ("cannot run \(program): it is a directory", 126) }
+            return ("cannot run \(program): permission denied (not executable: chmod +x, or run it through its interpreter)", 126)
+        default:
+            return ("cannot run \(program): \(String(cString: strerror(e)))", 126)
+        }
     }
 }

@@ -21,16 +21,18 @@ import WireGuardControl
         #expect(o == AgentOptions())
         #expect(o.state == "/var/lib/teamwire" && o.backend == .automatic && o.wireguardGo == nil)
         #expect(o.mdns && o.rosParticipants == 32 && o.logLevel == .info)
+        #expect(o.logFormat == .text && o.socketGroup == "teamwire")
     }
 
     @Test func everyOptionInBothSpellings() throws {
         let spaced = try options(["--state", "/tmp/s", "--backend", "userspace", "--wireguard-go", "/usr/bin/wireguard-go",
-                                  "--no-mdns", "--ros-participants", "8", "--log-level", "debug"])
+                                  "--no-mdns", "--ros-participants", "8", "--log-level", "debug", "--log-format", "json", "--socket-group", "robots"])
         let joined = try options(["--state=/tmp/s", "--backend=userspace", "--wireguard-go=/usr/bin/wireguard-go",
-                                  "--no-mdns", "--ros-participants=8", "--log-level=debug"])
+                                  "--no-mdns", "--ros-participants=8", "--log-level=debug", "--log-format=json", "--socket-group=robots"])
         #expect(spaced == joined)
         #expect(spaced.state == "/tmp/s" && spaced.backend == .userspace && spaced.wireguardGo == "/usr/bin/wireguard-go")
         #expect(!spaced.mdns && spaced.rosParticipants == 8 && spaced.logLevel == .debug)
+        #expect(spaced.logFormat == .json && spaced.socketGroup == "robots")
         // The last of a repeated option wins; a value may contain '='.
         #expect(try options(["--backend", "kernel", "--backend", "auto"]).backend == .automatic)
         #expect(try options(["--state=/tmp/a=b"]).state == "/tmp/a=b")
@@ -39,7 +41,9 @@ import WireGuardControl
     @Test func help() throws {
         #expect(try AgentOptions.parse(["--help"]) == .help)
         #expect(try AgentOptions.parse(["--backend", "kernel", "-h"]) == .help)
-        for option in ["--state", "--backend", "--wireguard-go", "--no-mdns", "--ros-participants", "--log-level", "--help"] {
+        #expect(try AgentOptions.parse(["--version"]) == .version)
+        for option in ["--state", "--backend", "--wireguard-go", "--no-mdns", "--ros-participants", "--socket-group", "--log-level", "--log-format",
+                       "--version", "--help"] {
             #expect(AgentOptions.usage.contains(option))
         }
     }
@@ -50,6 +54,8 @@ import WireGuardControl
         #expect(error(["--ros-participants=121"]) == "--ros-participants must be 1...120 (got 121)")
         #expect(error(["--ros-participants", "many"]) == "--ros-participants must be 1...120 (got many)")
         #expect(error(["--log-level", "loud"]) == "unknown --log-level 'loud'")
+        #expect(error(["--log-format", "xml"]) == "--log-format must be text or json (got 'xml')")
+        #expect(error(["--socket-group="]) == "--socket-group must not be empty")
         #expect(error(["--state"]) == "missing value for '--state'")
         #expect(error(["--state="]) == "--state must not be empty")
         #expect(error(["--no-mdns=yes"]) == "--no-mdns takes no value")
