@@ -41,6 +41,12 @@ final class ScratchRoot: @unchecked Sendable {
         }
     }
 
+    /// Makes the machine one where teamwire never ran: the host's own state (a developer's
+    /// agent or coordinator) is deleted in the overlay, not on the host.
+    func forgetTeamwire() throws {
+        try sh("rm -rf /var/lib/teamwire /var/lib/teamwire-coordinator /etc/default/teamwire-*")
+    }
+
     /// Runs a command on the scratch machine (its mounts and network), as root.
     @discardableResult
     func exec(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
