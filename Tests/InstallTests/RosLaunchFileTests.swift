@@ -13,13 +13,13 @@ struct RosLaunchFileTests {
         let robot = try RobotInstall("launch-files")
         defer { robot.remove() }
         let env = robot.env(["ROS_IP": "127.0.0.1"])
-        let nodes = try run(["roslaunch", "--nodes", "teamwire_ros", "robot.launch"], env: env).out
+        let nodes = try CleanSpawn.run(["roslaunch", "--nodes", "teamwire_ros", "robot.launch"], environment: env, check: true).out
         #expect(nodes.split(separator: "\n").map(String.init).sorted() == ["/listener", "/talker", "/teamwire_agent"], "\(nodes)")
-        let agent = try run(["roslaunch", "--args", "/teamwire_agent", "teamwire_ros", "robot.launch"], env: env).out
+        let agent = try CleanSpawn.run(["roslaunch", "--args", "/teamwire_agent", "teamwire_ros", "robot.launch"], environment: env, check: true).out
         #expect(agent.contains(robot.node("agent") + " --state /var/lib/teamwire"), "\(agent)")
-        let talker = try run(["roslaunch", "--args", "/talker", "teamwire_ros", "robot.launch"], env: env).out
+        let talker = try CleanSpawn.run(["roslaunch", "--args", "/talker", "teamwire_ros", "robot.launch"], environment: env, check: true).out
         #expect(talker.contains("rostopic pub -r 2 /chatter std_msgs/String"), "\(talker)")
-        let laptop = try run(["roslaunch", "--args", "/laptop_listener", "teamwire_ros", "laptop.launch"], env: env).out
+        let laptop = try CleanSpawn.run(["roslaunch", "--args", "/laptop_listener", "teamwire_ros", "laptop.launch"], environment: env, check: true).out
         #expect(laptop.contains("rostopic echo /chatter"), "\(laptop)")
     }
 
@@ -28,7 +28,7 @@ struct RosLaunchFileTests {
         let robot = try RobotInstall("launch-deps")
         defer { robot.remove() }
         for file in ["robot.launch", "laptop.launch"] {
-            let out = try run(["roslaunch-deps", "--warn", robot.dir + "/ros/teamwire_ros/launch/" + file], env: robot.env()).out
+            let out = try CleanSpawn.run(["roslaunch-deps", "--warn", robot.dir + "/ros/teamwire_ros/launch/" + file], environment: robot.env(), check: true).out
             let missing = try #require(out.range(of: "Missing declarations:"), "\(out)")
             #expect(out[missing.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(file): \(out)")
         }

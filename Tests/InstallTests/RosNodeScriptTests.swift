@@ -77,7 +77,7 @@ struct RosNodeScriptTests {
         let first = try Background([robot.node("agent"), "--state", robot.state, "--no-mdns", "__name:=teamwire_agent"], environment: robot.env())
         defer { first.stop() }
         let up = try await first.until(timeout: 20) {
-            (try? run([robot.teamwire, "status", "--state", robot.state], check: false).status) == 0
+            (try? CleanSpawn.run([robot.teamwire, "status", "--state", robot.state], environment: robot.env()).status) == 0
         }
         #expect(up, "no agent answers: \(first.output)")
         // It replaced itself with the agent (what roslaunch supervises and respawns if it dies).
@@ -96,9 +96,13 @@ struct RosNodeScriptTests {
         defer { robot.remove() }
         try FileManager.default.createDirectory(atPath: robot.state, withIntermediateDirectories: true)
         // An agent that is still starting holds agent.lock (TeamStore.lock) before its socket answers.
-        let holder = try Background(["flock", robot.state + "/agent.lock", "sleep", "60"], environment: robot.env())
+        let lock = robot.state + "/agent.lock"
+        let holder = try Background(["flock", lock, "sleep", "60"], environment: robot.env())
         defer { holder.stop() }
-        #expect(try await holder.until(timeout: 5) { holder.commandLine.first == "sleep" })
+        let held = try await holder.until(timeout: 5) {
+            (try? CleanSpawn.run(["flock", "--nonblock", lock, "true"], environment: robot.env()).status) != 0
+        }
+        #expect(held, "flock did not take the lock: \(holder.output)")
         let node = try Background([robot.node("agent"), "--state", robot.state, "--no-mdns"], environment: robot.env())
         defer { node.stop() }
         try await Self.expectWaitsQuietly(node, saying: "holds \(robot.state)/agent.lock but does not answer")
@@ -141,8 +145,8 @@ struct RosNodeScriptTests {
     /// Runs the wait with a short timeout; returns its status, output and how long it took.
     static func wait(_ robot: RobotInstall, _ args: [String], asNobody: Bool = false) throws -> (status: Int32, out: String, seconds: Double) {
         let start = ContinuousClock.now
-        let r = try ChildProcess.start((asNobody ? RosPackage.asNobody : []) + [robot.node("wait_for_overlay"), "--state", robot.state] + args,
-                                       environment: robot.env()).wait()
+        let r = try CleanSpawn.run((asNobody ? RosPackage.asNobody : []) + [robot.node("wait_for_overlay"), "--state", robot.state] + args,
+                                  environment: robot.env())
         return (r.status, r.out, RosPackage.seconds(since: start))
     }
 
@@ -154,7 +158,7 @@ struct RosNodeScriptTests {
         let agent = try await TestAgent.start(robot)
         defer { agent.stop() }
         // `teamwire status` itself succeeds here (the old wait's test): the agent answers, no team.
-        #expect(try run([robot.teamwire, "status", "--state", robot.state]).out.contains("not joined to any team"))
+        #expect(try CleanSpawn.run([robot.teamwire, "status", "--state", robot.state], environment: robot.env(), check: true).out.contains("not joined to any team"))
         let r = try Self.wait(robot, ["--timeout", "2"])
         #expect(r.status == 1, "\(r.out)")
         #expect(r.seconds >= 2, "it gave up before its timeout: \(r.seconds) s")
@@ -180,7 +184,7 @@ struct RosNodeScriptTests {
         try run(["chmod", "0660", agent.socket])
         let member = try Self.wait(robot, ["--timeout", "1"], asNobody: true)
         #expect(member.status == 1 && member.out.contains("not joined to any team"), "\(member.out)")
-        let help = try ChildProcess.start([robot.node("wait_for_overlay"), "--help"], environment: robot.env()).wait()
+        let help = try CleanSpawn.run([robot.node("wait_for_overlay"), "--help"], environment: robot.env())
         #expect(help.status == 0 && help.out.contains("--timeout"), "\(help.out)")
     }
 }

@@ -74,18 +74,68 @@ struct RobotInstall {
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
 }
 
+/// Runs programs with an empty signal mask and default signal handlers. The test process's
+/// threads block most signals and a spawned child inherits that mask (TestSupport's ChildProcess
+/// keeps it): cmake (libuv) then never sees SIGCHLD and hangs, and `sleep` ignores SIGTERM.
+enum CleanSpawn {
+    /// Starts `args` (looked up on the environment's PATH) with exactly `environment`, stdin from
+    /// /dev/null, stdout and stderr into `outPath`.
+    static func start(_ args: [String], environment: [String: String], outPath: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGCHLD, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = (["/usr/bin/env"] + args).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0)=\($1)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, &attr, argv, envp)
+        guard rc == 0 else { throw LabError("cannot run \(args.joined(separator: " ")): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Waits for the exit; the exit code, or 128 + the signal that ended it.
+    static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    /// Runs `args` to completion with exactly `environment`; with `check`, a failure throws with the output.
+    @discardableResult
+    static func run(_ args: [String], environment: [String: String], check: Bool = false) throws -> (status: Int32, out: String) {
+        let outPath = "/tmp/tw-ros-out-\(UUID().uuidString)"
+        defer { unlink(outPath) }
+        let status = wait(try start(args, environment: environment, outPath: outPath))
+        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        if check, status != 0 { throw LabError("\(args.joined(separator: " ")) failed (\(status)): \(out)") }
+        return (status, out)
+    }
+}
+
 /// A long-running program in its own session (so `stop` ends it with every child), its output
 /// in a file the test reads while it runs.
 final class Background: @unchecked Sendable {
     let pid: pid_t
     let logPath: String
-    private let child: ChildProcess
 
     init(_ args: [String], environment: [String: String]) throws {
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("tw-ros-bg-\(UUID().uuidString).log").path
+        logPath = "/tmp/tw-ros-bg-\(UUID().uuidString).log"
         // setsid(1) does not fork here (the spawned child leads no group), so the pid is the program's.
-        child = try ChildProcess.start(["setsid", "sh", "-c", "exec \"$@\" >\"$0\" 2>&1", logPath] + args, environment: environment)
-        pid = child.pid
+        pid = try CleanSpawn.start(["setsid"] + args, environment: environment, outPath: logPath)
     }
 
     var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -112,7 +162,7 @@ final class Background: @unchecked Sendable {
         kill(-pid, SIGTERM)
         for _ in 0..<50 where running { usleep(100_000) }
         if running { kill(-pid, SIGKILL) }
-        let status = child.wait().status
+        let status = CleanSpawn.wait(pid)
         kill(-pid, SIGKILL)  // anything left in the session
         unlink(logPath)
         return status
@@ -140,7 +190,7 @@ final class TestAgent: @unchecked Sendable {
         let p = try Background([robot.teamwire, "agent", "--state", state, "--no-mdns"], environment: robot.env())
         let agent = TestAgent(state: state, process: p)
         let up = try await p.until(timeout: 20) {
-            (try? run([robot.teamwire, "status", "--state", state], check: false).status) == 0
+            (try? CleanSpawn.run([robot.teamwire, "status", "--state", state], environment: robot.env()).status) == 0
         }
         guard up else {
             let out = p.output

@@ -26,7 +26,7 @@ struct RosPackageBuildTests {
         let ws = try RosPackage.workspace("colcon-list")
         defer { try? FileManager.default.removeItem(atPath: ws) }
         for (version, type) in [("2", "(ros.ament_cmake)"), ("1", "(ros.catkin)")] {
-            let r = try ChildProcess.start(["env", "-C", ws, "colcon", "list"], environment: Self.colconEnv(rosVersion: version)).wait()
+            let r = try CleanSpawn.run(["env", "-C", ws, "colcon", "list"], environment: Self.colconEnv(rosVersion: version))
             #expect(r.status == 0, "\(r.out)")
             #expect(r.out.contains("teamwire_ros") && r.out.contains(type), "ROS_VERSION=\(version): \(r.out)")
         }
@@ -38,8 +38,8 @@ struct RosPackageBuildTests {
         let ws = try RosPackage.workspace("colcon")
         defer { try? FileManager.default.removeItem(atPath: ws) }
         let start = ContinuousClock.now
-        let build = try ChildProcess.start(["env", "-C", ws, "colcon", "build", "--event-handlers", "console_direct+"],
-                                           environment: Self.colconEnv(rosVersion: "2")).wait()
+        let build = try CleanSpawn.run(["env", "-C", ws, "colcon", "build", "--event-handlers", "console_direct+"],
+                                           environment: Self.colconEnv(rosVersion: "2"))
         let took = RosPackage.seconds(since: start)
         try #require(build.status == 0, "colcon build failed:\n\(build.out)")
         print("colcon build of teamwire_ros took \(String(format: "%.1f", took)) s")
@@ -67,7 +67,7 @@ struct RosPackageBuildTests {
             . "$0/install/setup.sh" && exec "$1" -c 'from ament_index_python.packages import get_package_share_directory, get_package_prefix
             print(get_package_share_directory("teamwire_ros")); print(get_package_prefix("teamwire_ros"))'
             """
-        let found = try ChildProcess.start(["sh", "-c", lookup, ws, ros2Python], environment: Self.colconEnv(rosVersion: "2")).wait()
+        let found = try CleanSpawn.run(["sh", "-c", lookup, ws, ros2Python], environment: Self.colconEnv(rosVersion: "2"))
         #expect(found.status == 0, "\(found.out)")
         #expect(found.out.split(separator: "\n").map(String.init) == [share, prefix], "\(found.out)")
     }
@@ -81,7 +81,7 @@ struct RosPackageBuildTests {
         // sets none; the install space's setup script sets 1).
         let env = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": ws, "LANG": "C.UTF-8", "ROS_HOME": ws + "/ros"]
         let start = ContinuousClock.now
-        let build = try ChildProcess.start(["catkin_make", "-C", ws, "install"], environment: env).wait()
+        let build = try CleanSpawn.run(["catkin_make", "-C", ws, "install"], environment: env)
         let took = RosPackage.seconds(since: start)
         try #require(build.status == 0, "catkin_make failed:\n\(build.out)")
         print("catkin_make install of teamwire_ros took \(String(format: "%.1f", took)) s")
@@ -102,7 +102,7 @@ struct RosPackageBuildTests {
             . "$0/install/setup.sh" && export ROS_PACKAGE_PATH="$ROS_PACKAGE_PATH:/usr/share" ROS_IP=127.0.0.1 &&
             roslaunch --files teamwire_ros robot.launch && roslaunch --args /teamwire_agent teamwire_ros robot.launch
             """
-        let r = try ChildProcess.start(["sh", "-c", check, ws], environment: env).wait()
+        let r = try CleanSpawn.run(["sh", "-c", check, ws], environment: env)
         #expect(r.status == 0, "\(r.out)")
         #expect(r.out.contains(share + "/launch/robot.launch"), "\(r.out)")
         #expect(r.out.contains(ws + "/install/lib/teamwire_ros/agent --state /var/lib/teamwire"), "\(r.out)")
