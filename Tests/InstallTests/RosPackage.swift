@@ -1,0 +1,221 @@
+import Foundation
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The ROS package (launch/teamwire_ros) and what its tests run it with.
+enum RosPackage {
+    static let source = Install.repo + "/launch/teamwire_ros"
+    static func node(_ name: String) -> String { source + "/nodes/" + name }
+
+    /// colcon and the ament_cmake wheels, from scripts/setup-debian (ROS 2 is not packaged for Debian 12).
+    static let colconVenv = "/opt/teamwire-colcon"
+
+    /// Runs the rest as user nobody (the ROS unit's User=, not in the agent socket's group).
+    static let asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+    /// A fresh directory under /tmp that user nobody can enter and write (a ROS home, a workspace).
+    static func scratch(_ tag: String) throws -> String {
+        let dir = URL(fileURLWithPath: "/tmp").appendingPathComponent("tw-ros-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o777)
+        return dir
+    }
+
+    /// A workspace with the package copied into DIR/src/teamwire_ros.
+    static func workspace(_ tag: String) throws -> String {
+        let ws = try scratch(tag)
+        try FileManager.default.createDirectory(atPath: ws + "/src", withIntermediateDirectories: true)
+        try run(["cp", "-a", source, ws + "/src/teamwire_ros"])
+        return ws
+    }
+
+    /// Lines of `text` that contain `needle`.
+    static func count(_ needle: String, in text: String) -> Int {
+        text.split(separator: "\n").filter { $0.contains(needle) }.count
+    }
+
+    /// Seconds since `start`.
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// A robot's install in a scratch directory, laid out as the .deb installs it: the binaries in
+/// DIR/bin, the ROS package in DIR/ros/teamwire_ros (ROS_PACKAGE_PATH=DIR/ros:/usr/share), all
+/// readable by user nobody wherever the repository is checked out. The agent's state is DIR/state.
+struct RobotInstall {
+    let dir: String
+
+    init(_ tag: String) throws {
+        dir = try RosPackage.scratch(tag)
+        try FileManager.default.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/ros", withIntermediateDirectories: true)
+        for binary in Install.shipped { try run(["cp", Install.products + "/" + binary, dir + "/bin/"]) }
+        try run(["cp", "-a", RosPackage.source, dir + "/ros/teamwire_ros"])
+        chmod(dir + "/bin", 0o755)
+        chmod(dir + "/ros", 0o755)
+    }
+
+    var state: String { dir + "/state" }
+    var teamwire: String { dir + "/bin/teamwire" }
+    func node(_ name: String) -> String { dir + "/ros/teamwire_ros/nodes/" + name }
+
+    /// A robot's environment: this install's bin first, then Debian's python3 and ROS 1 (not a
+    /// developer's pyenv, which user nobody cannot read), ROS's logs in DIR/home.
+    func env(_ extra: [String: String] = [:]) -> [String: String] {
+        ["PATH": dir + "/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": dir + "/home", "ROS_HOME": dir + "/home",
+         "ROS_PACKAGE_PATH": dir + "/ros:/usr/share", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"]
+            .merging(extra) { _, new in new }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: dir) }
+}
+
+/// Runs programs with an empty signal mask and default signal handlers. The test process's
+/// threads block most signals and a spawned child inherits that mask (TestSupport's ChildProcess
+/// keeps it): cmake (libuv) then never sees SIGCHLD and hangs, and `sleep` ignores SIGTERM.
+enum CleanSpawn {
+    /// Starts `args` (looked up on the environment's PATH) with exactly `environment`, stdin from
+    /// /dev/null, stdout and stderr into `outPath`.
+    static func start(_ args: [String], environment: [String: String], outPath: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGCHLD, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = (["/usr/bin/env"] + args).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0)=\($1)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, &attr, argv, envp)
+        guard rc == 0 else { throw LabError("cannot run \(args.joined(separator: " ")): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Waits for the exit; the exit code, or 128 + the signal that ended it.
+    static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    /// Runs `args` to completion with exactly `environment`; with `check`, a failure throws with the output.
+    @discardableResult
+    static func run(_ args: [String], environment: [String: String], check: Bool = false) throws -> (status: Int32, out: String) {
+        let outPath = "/tmp/tw-ros-out-\(UUID().uuidString)"
+        defer { unlink(outPath) }
+        let status = wait(try start(args, environment: environment, outPath: outPath))
+        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        if check, status != 0 { throw LabError("\(args.joined(separator: " ")) failed (\(status)): \(out)") }
+        return (status, out)
+    }
+}
+
+/// A long-running program in its own session (so `stop` ends it with every child), its output
+/// in a file the test reads while it runs.
+final class Background: @unchecked Sendable {
+    let pid: pid_t
+    let logPath: String
+
+    init(_ args: [String], environment: [String: String]) throws {
+        logPath = "/tmp/tw-ros-bg-\(UUID().uuidString).log"
+        // setsid(1) does not fork here (the spawned child leads no group), so the pid is the program's.
+        pid = try CleanSpawn.start(["setsid"] + args, environment: environment, outPath: logPath)
+    }
+
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The process's state letter from /proc (R, S, Z...), nil once reaped.
+    private var state: Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(close, offsetBy: 2)]
+    }
+
+    /// Still running (not exited, even if not yet reaped).
+    var running: Bool { state.map { $0 != "Z" && $0 != "X" } ?? false }
+
+    /// The running program's command line, as /proc shows it (after any exec).
+    var commandLine: [String] {
+        let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+        return raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Ends the program and its children (TERM, then KILL after 5 s); returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        kill(-pid, SIGTERM)
+        for _ in 0..<50 where running { usleep(100_000) }
+        if running { kill(-pid, SIGKILL) }
+        let status = CleanSpawn.wait(pid)
+        kill(-pid, SIGKILL)  // anything left in the session
+        unlink(logPath)
+        return status
+    }
+
+    /// Polls until `cond` or `timeout` seconds; false on timeout.
+    func until(timeout: Double, _ cond: () -> Bool) async throws -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if cond() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return cond()
+    }
+}
+
+/// The real agent (`teamwire agent`, as root, no mDNS) on its own state directory: with no team
+/// joined it makes no interface.
+final class TestAgent: @unchecked Sendable {
+    let state: String
+    let process: Background
+
+    static func start(_ robot: RobotInstall) async throws -> TestAgent {
+        let state = robot.state
+        let p = try Background([robot.teamwire, "agent", "--state", state, "--no-mdns"], environment: robot.env())
+        let agent = TestAgent(state: state, process: p)
+        let up = try await p.until(timeout: 20) {
+            (try? CleanSpawn.run([robot.teamwire, "status", "--state", state], environment: robot.env()).status) == 0
+        }
+        guard up else {
+            let out = p.output
+            p.stop()
+            throw LabError("the agent did not answer within 20 s: \(out)")
+        }
+        return agent
+    }
+
+    private init(state: String, process: Background) {
+        self.state = state
+        self.process = process
+    }
+
+    var socket: String { state + "/agent.sock" }
+
+    func stop() { process.stop() }
+
+    /// Every teamwire-agent process on this state directory (ours and any a node started).
+    static func processes(state: String) -> [pid_t] {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return pids.compactMap { Int32($0) }.filter { pid in
+            guard let raw = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
+            let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return (args.first?.hasSuffix("teamwire-agent") ?? false) && args.contains(state)
+        }
+    }
+}
