@@ -74,55 +74,14 @@ struct RobotInstall {
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
 }
 
-/// Runs programs with an empty signal mask and default signal handlers. The test process's
-/// threads block most signals and a spawned child inherits that mask (TestSupport's ChildProcess
-/// keeps it): cmake (libuv) then never sees SIGCHLD and hangs, and `sleep` ignores SIGTERM.
+/// Runs programs with exactly the environment given (a robot's, not the test's).
 enum CleanSpawn {
-    /// Starts `args` (looked up on the environment's PATH) with exactly `environment`, stdin from
-    /// /dev/null, stdout and stderr into `outPath`.
-    static func start(_ args: [String], environment: [String: String], outPath: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attr, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGCHLD, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = (["/usr/bin/env"] + args).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0)=\($1)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, &attr, argv, envp)
-        guard rc == 0 else { throw LabError("cannot run \(args.joined(separator: " ")): \(String(cString: strerror(rc)))") }
-        return pid
-    }
-
-    /// Waits for the exit; the exit code, or 128 + the signal that ended it.
-    static func wait(_ pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    }
-
     /// Runs `args` to completion with exactly `environment`; with `check`, a failure throws with the output.
     @discardableResult
     static func run(_ args: [String], environment: [String: String], check: Bool = false) throws -> (status: Int32, out: String) {
-        let outPath = "/tmp/tw-ros-out-\(UUID().uuidString)"
-        defer { unlink(outPath) }
-        let status = wait(try start(args, environment: environment, outPath: outPath))
-        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        if check, status != 0 { throw LabError("\(args.joined(separator: " ")) failed (\(status)): \(out)") }
-        return (status, out)
+        let r = try ChildProcess.start(args, environment: environment).wait()
+        if check, r.status != 0 { throw LabError("\(args.joined(separator: " ")) failed (\(r.status)): \(r.out)") }
+        return r
     }
 }
 
@@ -135,7 +94,7 @@ final class Background: @unchecked Sendable {
     init(_ args: [String], environment: [String: String]) throws {
         logPath = "/tmp/tw-ros-bg-\(UUID().uuidString).log"
         // setsid(1) does not fork here (the spawned child leads no group), so the pid is the program's.
-        pid = try CleanSpawn.start(["setsid"] + args, environment: environment, outPath: logPath)
+        pid = try ChildProcess.spawn(["setsid"] + args, environment: environment, outPath: logPath)
     }
 
     var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -162,7 +121,7 @@ final class Background: @unchecked Sendable {
         kill(-pid, SIGTERM)
         for _ in 0..<50 where running { usleep(100_000) }
         if running { kill(-pid, SIGKILL) }
-        let status = CleanSpawn.wait(pid)
+        let status = ChildProcess.wait(pid)
         kill(-pid, SIGKILL)  // anything left in the session
         unlink(logPath)
         return status
