@@ -162,10 +162,12 @@ for s in ["1.2.3.4", "255.255.255.255", "01.2.3.4", "2001:DB8:0:0::1", "::ffff:1
 add("addresses", bytes([0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [1, 64]))
 add("addresses", bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4]))
 
-# agent-api: the bodies `teamwire join` and `teamwire leave` send.
+# agent-api: the bodies `teamwire join`, `leave` and `ping` send.
 tok = token_text(token_payload("iris", ["192.0.2.1:7946"]))
 for body in [json.dumps({"token": tok, "name": "robot1"}), json.dumps({"token": "twt1-x", "name": "Robot 1"}),
-             json.dumps({"team": "iris"}), json.dumps({"team": "a-very-long-team-name"}), '{"team":5}', "[]"]:
+             json.dumps({"team": "iris"}), json.dumps({"team": "a-very-long-team-name"}), '{"team":5}', "[]",
+             json.dumps({"team": "iris", "name": "robot2", "sequence": 1, "timeoutMillis": 2000}),
+             json.dumps({"name": "robot2", "sequence": 65536, "timeoutMillis": 50})]:
     add("agent-api", body)
 
 for target, items in seeds.items():

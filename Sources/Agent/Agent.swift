@@ -89,7 +89,9 @@ public actor Agent {
             try await startSession(e, key: key, map: map)
             return await sessions[e.team]!.status()
         }
-        let fresh = (try? store.enrolment(token.team)) == nil
+        // A key already on disk was kept by an earlier join whose outcome is unknown (or belongs
+        // to an enrolment): only a key made by this very join may be discarded when it fails.
+        let fresh = try store.key(token.team) == nil
         let key = try store.loadOrCreateKey(token.team)
         // Ports of running teams, of teams on disk (a team that failed to start keeps its port)
         // and of joins still in flight (they bind theirs only once enrolled).
@@ -102,15 +104,24 @@ public actor Agent {
         let reply: EnrollReply
         switch await enroll(token, name: req.name, key: key, port: port) {
         case .success(let r): reply = r
-        case .failure(let failure):
-            // A refusal means the coordinator holds nothing for this key: forget it. After an
-            // answer that was lost, it may hold the enrolment: keep the key, so joining again
-            // (same token) is this node re-enrolling, not a second node whose name is taken.
-            if fresh, !failure.outcomeUnknown { store.remove(token.team) }
-            throw AgentError(failure.outcomeUnknown
-                ? "enrolment failed: \(failure.error); the coordinator may have enrolled this node: its key is kept, run the same `teamwire join` again"
-                : "enrolment failed: \(failure.error)")
+        case .failure(let error):
+            // A refusal, or a coordinator never reached, holds nothing for a new key: forget it.
+            // After an answer that was lost it may hold the enrolment: keep the key, so joining
+            // again (same token) is this node re-enrolling, not a second node whose name is taken.
+            if case .noReply(let why) = error {
+                throw APIError(.coordinatorNoAnswer, "\(why) (it may have enrolled this node)")
+            }
+            if fresh { store.remove(token.team) }
+            if case .unreachable(let why) = error { throw APIError(.coordinatorUnreachable, why) }
+            throw AgentError("enrolment failed: \(error)")
         }
+        // Enrolled: the team comes up even if the asker has gone meanwhile (Ctrl-C just after the
+        // coordinator said yes), so nothing is left half-made. (A Task does not inherit cancellation.)
+        return try await Task { try await self.enrolled(token, reply: reply, port: port, key: key) }.value
+    }
+
+    /// Saves a new enrolment and brings the team up.
+    private func enrolled(_ token: EnrollmentToken, reply: EnrollReply, port: UInt16, key: PrivateKey) async throws -> TeamStatus {
         let e = Enrolment(team: token.team, node: reply.node, coordinatorKey: token.coordinatorKey, coordinatorEndpoints: token.endpoints,
                           interfaceName: teamInterfaceName(token.team), listenPort: port, enrolledAt: Int64(Date().timeIntervalSince1970 * 1000))
         try store.saveEnrolment(e)
@@ -120,40 +131,24 @@ public actor Agent {
         return await sessions[e.team]!.status()
     }
 
-    struct EnrolFailure: Error {
-        var error: ClientError
-        /// Some attempt reached the coordinator without an answer coming back.
-        var outcomeUnknown: Bool
-    }
-
-    /// Asks the coordinator to enrol this key, again while nothing authoritative comes back (the
-    /// coordinator restarting, an answer lost on the way): the same key and token enrolling
-    /// again is accepted, and spends no second use of the token.
-    private func enroll(_ token: EnrollmentToken, name: String, key: PrivateKey, port: UInt16) async -> Result<EnrollReply, EnrolFailure> {
+    /// Asks the coordinator once to enrol this key. While nothing authoritative comes back,
+    /// `teamwire join` asks again (one request to the agent per attempt, so it can say what
+    /// it waits for, and Ctrl-C, which closes its connection, cancels the attempt in flight): the
+    /// same key and token enrolling again is accepted, and spends no second use of the token.
+    private func enroll(_ token: EnrollmentToken, name: String, key: PrivateKey, port: UInt16) async -> Result<EnrollReply, ClientError> {
         let client = NodeClient(token: token, privateKey: key)
         logger.info("enrolling", metadata: ["team": "\(token.team)", "name": "\(name)", "coordinator": "\(token.endpoints.map(\.description).joined(separator: ","))"])
-        var unknown = false
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return .success(try await client.enroll(token: token, name: name, endpoints: LocalEndpoints.candidates(port: port), listenPort: port, timeout: .seconds(10)))
-            } catch {
-                if case .noReply = error { unknown = true }
-                guard error.isTransport, attempt < Self.enrolAttempts, !Task.isCancelled else {
-                    return .failure(EnrolFailure(error: error, outcomeUnknown: unknown))
-                }
-                let wait = Self.enrolRetryDelay(attempt)
-                logger.warning("enrolment got no answer; asking again", metadata: ["team": "\(token.team)", "attempt": "\(attempt)", "in": "\(wait) s", "error": "\(error)"])
-                await quietSleep(seconds: wait)
+        do {
+            return .success(try await client.enroll(token: token, name: name, endpoints: LocalEndpoints.candidates(port: port), listenPort: port, timeout: .seconds(10)))
+        } catch {
+            if Task.isCancelled {
+                logger.notice("enrolment attempt stopped: `teamwire join` went away", metadata: ["team": "\(token.team)"])
+            } else if error.isTransport {
+                logger.warning("enrolment got no answer", metadata: ["team": "\(token.team)", "error": "\(error)"])
             }
+            return .failure(error)
         }
     }
-
-    /// Asked again after 0.5, 1, 2 and 4 s: long enough for a coordinator restarted by systemd
-    /// (RestartSec=2), short enough that a coordinator that is really away is said so soon.
-    static let enrolAttempts = 5
-    static func enrolRetryDelay(_ attempt: Int) -> Double { min(0.5 * Double(1 << min(attempt - 1, 3)), 4) }
 
     private func startSession(_ e: Enrolment, key: PrivateKey, map: MapUpdate) async throws {
         var e = e

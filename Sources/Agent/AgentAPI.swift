@@ -70,7 +70,7 @@ public enum AgentAPI {
                 case .end:
                     guard let head else { return }
                     let caller = await peerUID(connection.channel)
-                    let (status, reply) = await respond(head, body: tooLarge ? nil : body, agent, caller: caller)
+                    let (status, reply) = await answer(head, body: tooLarge ? nil : body, agent, connection.channel, caller: caller)
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Type", value: "application/json")
                     headers.add(name: "Content-Length", value: "\(reply.count)")
@@ -99,6 +99,15 @@ public enum AgentAPI {
         var gid: UInt32 = 0
     }
 
+    /// `respond`; for a join or a ping, cancelled when the client hangs up (Ctrl-C on `teamwire
+    /// join` stops the enrolment attempt in flight, on `teamwire ping` the probe).
+    static func answer(_ head: HTTPRequestHead, body: [UInt8]?, _ agent: Agent, _ channel: any Channel, caller: uid_t?) async -> (Int, [UInt8]) {
+        guard head.uri == "/v1/join" || head.uri == "/v1/ping" else { return await respond(head, body: body, agent, caller: caller) }
+        let work = Task { await respond(head, body: body, agent, caller: caller) }
+        channel.closeFuture.whenComplete { _ in work.cancel() }
+        return await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+    }
+
     /// The status and JSON body answering one request (`body` nil: it was over the cap) from
     /// the process of uid `caller`.
     static func respond(_ head: HTTPRequestHead, body: [UInt8]?, _ agent: Agent, caller: uid_t?) async -> (Int, [UInt8]) {
@@ -110,7 +119,8 @@ public enum AgentAPI {
         case (.GET, "/v1/status"): return (200, ControlCodec.encodeJSON(await agent.status()))
         case (.POST, "/v1/join"): return await handle(body, JoinRequest.self) { try await agent.join($0) }
         case (.POST, "/v1/leave"): return await handle(body, LeaveRequest.self) { try await agent.leave($0.team) }
-        case (_, "/v1/status"), (_, "/v1/join"), (_, "/v1/leave"):
+        case (.POST, "/v1/ping"): return await handle(body, PingRequest.self) { try await agent.ping($0) }
+        case (_, "/v1/status"), (_, "/v1/join"), (_, "/v1/leave"), (_, "/v1/ping"):
             return failure(APIError(.badRequest, "method \(head.method) not allowed on \(path)"), status: 405)
         default: return failure(APIError(.notFound, "no such endpoint \(path)"), status: 404)
         }
@@ -122,7 +132,9 @@ public enum AgentAPI {
         do { value = try AgentRequestBody.decode(B.self, from: body) } catch {
             return failure(error, status: 400)
         }
-        do { return (200, ControlCodec.encodeJSON(try await run(value))) } catch {
+        do { return (200, ControlCodec.encodeJSON(try await run(value))) } catch let e as APIError {
+            return failure(e, status: 422)  // with its own code (join: the coordinator did not answer)
+        } catch {
             return failure(APIError(.badRequest, "\(error)"), status: 422)
         }
     }

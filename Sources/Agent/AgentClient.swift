@@ -22,6 +22,9 @@ public struct AgentClient: Sendable {
     public func status() async throws -> AgentStatus { try await send(.GET, "/v1/status", body: Optional<Empty>.none, timeout: .seconds(10)) }
     public func join(_ r: JoinRequest) async throws -> TeamStatus { try await send(.POST, "/v1/join", body: r, timeout: .seconds(60)) }
     public func leave(_ team: String) async throws -> LeaveReply { try await send(.POST, "/v1/leave", body: LeaveRequest(team: team), timeout: .seconds(30)) }
+    public func ping(_ r: PingRequest) async throws -> PingReply {
+        try await send(.POST, "/v1/ping", body: r, timeout: .milliseconds(Int64(min(max(r.timeoutMillis, 0), 60_000)) + 10_000))
+    }
 
     var noAgent: String {
         "no teamwire agent is running with state directory \(store.root); start one with `sudo teamwire agent` (or `systemctl start teamwire-agent`), or pass --state DIR"
@@ -42,9 +45,11 @@ public struct AgentClient: Sendable {
             throw AgentError(noAgent + " (\(error))")
         }
         if (200..<300).contains(status) {
-            do { return try JSONDecoder().decode(R.self, from: Data(bytes)) } catch { throw AgentError("unexpected reply from the agent: \(error)") }
+            do { return try JSONDecoder().decode(R.self, from: Data(bytes)) } catch {
+                throw AgentError("the agent's answer to \(path) is not what teamwire \(TeamwireVersion.string) expects (the agent may run another version)")
+            }
         }
-        if let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)) { throw AgentError(e.error.message) }
+        if let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)) { throw AgentError(e.error.message, code: e.error.code) }
         throw AgentError("agent answered HTTP \(status)")
     }
 }

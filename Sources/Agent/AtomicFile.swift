@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import TeamwireCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,5 +57,10 @@ enum AtomicFile {
 
 public struct AgentError: Error, CustomStringConvertible, Equatable {
     public var description: String
-    public init(_ d: String) { description = d }
+    /// The agent API's error code, when the error came from there.
+    public var code: ErrorCode?
+    public init(_ d: String, code: ErrorCode? = nil) {
+        description = d
+        self.code = code
+    }
 }

@@ -72,12 +72,14 @@ public struct AdminClient: Sendable {
                                                 timeout: .seconds(30), maxBody: 256 * 1024 * 1024)
             status = r.status
             bytes = r.body
+        } catch let f as HTTPExchange.Failure where f.sent {
+            throw .noReply("the coordinator on \(socketPath) \(f)")
         } catch {
             throw .noCoordinator(socket: socketPath, reason: "\(error)")
         }
         if (200..<300).contains(status) {
             do { return try JSONDecoder().decode(R.self, from: Data(bytes)) } catch {
-                throw .badReply("\(error)")
+                throw .badReply("the answer to \(path) is not what teamwire \(TeamwireVersion.string) expects (the coordinator may run another version)")
             }
         }
         if let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)) { throw .refused(e.error) }

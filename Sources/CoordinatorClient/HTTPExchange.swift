@@ -1,6 +1,9 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One HTTP/1.1 request and its reply on a connection of its own, over TCP or a Unix socket.
 ///
@@ -28,11 +31,18 @@ public enum HTTPExchange {
         public var body: [UInt8]
     }
 
+    /// Why an exchange failed, in a few plain words (never a library's type or an errno number).
+    /// Before the request went out it names what stopped the connection ("connection refused",
+    /// "no route to host", "timed out after 3 s") and reads after "cannot reach X: "; once it was
+    /// sent it says what the server did ("closed the connection before answering", "did not
+    /// answer within 10 s") and reads after "the server at X ".
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
         /// The connection was made and the request written: the server may have acted on it
         /// (the outcome is unknown), and it was there to accept the connection.
         public var sent = false
+        /// The task asking was cancelled (the exchange was abandoned, not failed by the server).
+        public var cancelled = false
     }
 
     /// Sends the request and collects the reply (at most `maxBody` bytes). Fails after
@@ -56,7 +66,8 @@ public enum HTTPExchange {
         // Set on the loop when the request goes out; every failure after that says so.
         let exchange = Exchange(head: head, body: body, maxBody: maxBody, promise: promise)
         let deadline = loop.scheduleTask(in: timeout) {
-            promise.fail(Failure(description: "no reply within \(timeout.nanoseconds / 1_000_000_000) s", sent: exchange.sent))
+            promise.fail(exchange.sent ? Failure(description: "did not answer within \(seconds(timeout))", sent: true)
+                                       : Failure(description: "timed out after \(seconds(timeout))"))
         }
         promise.futureResult.whenComplete { _ in deadline.cancel() }
         let bootstrap = ClientBootstrap(group: loop)
@@ -75,20 +86,62 @@ public enum HTTPExchange {
         connecting.whenComplete { result in
             switch result {
             case .success(let channel): promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
-            case .failure(let error): promise.fail(Failure(description: Self.describe(error)))
+            case .failure(let error): promise.fail(Failure(description: Self.connectFailure(error)))
             }
         }
         return try await withTaskCancellationHandler {
             try await promise.futureResult.get()
         } onCancel: {
-            promise.fail(CancellationError())
+            // On the loop, where `sent` lives: whether the server may have the request matters.
+            loop.execute { promise.fail(Failure(description: "was interrupted", sent: exchange.sent, cancelled: true)) }
         }
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let e = error as? IOError { return e.description }
-        if case .connectTimeout(let t)? = error as? ChannelError { return "no connection within \(t.nanoseconds / 1_000_000_000) s" }
-        return "\(error)"
+    /// Why a connection could not be made, e.g. "connection refused" or "timed out after 3 s".
+    static func connectFailure(_ error: any Error) -> String {
+        switch error {
+        case let e as IOError: return errnoText(e.errnoCode)
+        case ChannelError.connectTimeout(let t): return "timed out after \(seconds(t))"
+        case let e as NIOConnectionError:
+            // Connecting to a name: each of its addresses failed, or the name did not resolve.
+            if e.connectionErrors.isEmpty {
+                return e.dnsAError != nil || e.dnsAAAAError != nil ? "the name \(e.host) does not resolve" : "the name \(e.host) has no address"
+            }
+            var reasons: [String] = []
+            for f in e.connectionErrors {
+                let r = connectFailure(f.error)
+                if !reasons.contains(r) { reasons.append(r) }
+            }
+            return reasons.joined(separator: ", ")
+        default: return "the connection failed"
+        }
+    }
+
+    /// What a server did to a request it had been sent, e.g. "closed the connection before answering".
+    static func brokenExchange(_ error: any Error) -> String {
+        switch error {
+        case let e as IOError where e.errnoCode == ECONNRESET: "reset the connection before answering"
+        case let e as IOError: "broke off the exchange (\(errnoText(e.errnoCode)))"
+        case is HTTPParserError: "answered with something that is not HTTP"
+        default: "broke off the exchange"
+        }
+    }
+
+    /// The system's words for an errno, as a phrase: "connection refused", "no route to host".
+    static func errnoText(_ code: Int32) -> String {
+        switch code {
+        // What a local firewall rule that rejects gives (nftables/iptables `reject`, SELinux).
+        case EPERM, EACCES: return "blocked on this host (\(lowercasedFirst(String(cString: strerror(code)))))"
+        case ETIMEDOUT: return "timed out"
+        default: return lowercasedFirst(String(cString: strerror(code)))
+        }
+    }
+
+    static func lowercasedFirst(_ s: String) -> String { s.prefix(1).lowercased() + s.dropFirst() }
+
+    static func seconds(_ t: TimeAmount) -> String {
+        let ms = t.nanoseconds / 1_000_000
+        return ms % 1000 == 0 ? "\(ms / 1000) s" : "\(Double(ms) / 1000) s"
     }
 
     /// Writes the request once connected; collects the reply.
@@ -128,7 +181,7 @@ public enum HTTPExchange {
             case .body(let buf):
                 guard reply != nil else { return }
                 guard reply!.body.count + buf.readableBytes <= maxBody else {
-                    promise.fail(Failure(description: "reply larger than \(maxBody) bytes", sent: true))
+                    promise.fail(Failure(description: "sent an answer larger than \(maxBody) bytes", sent: true))
                     context.close(promise: nil)
                     return
                 }
@@ -139,12 +192,14 @@ public enum HTTPExchange {
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            promise.fail(Failure(description: "connection closed before the whole reply", sent: sent))
+            promise.fail(Failure(description: reply == nil ? "closed the connection before answering" : "closed the connection in the middle of its answer",
+                                 sent: sent))
             context.fireChannelInactive()
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            promise.fail(Failure(description: HTTPExchange.describe(error), sent: sent))
+            promise.fail(sent ? Failure(description: HTTPExchange.brokenExchange(error), sent: true)
+                              : Failure(description: HTTPExchange.connectFailure(error)))
             context.close(promise: nil)
         }
     }

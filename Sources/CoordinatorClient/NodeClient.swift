@@ -98,7 +98,7 @@ public final class NodeClient: Sendable {
 
     /// POSTs to the first endpoint that answers, starting with the one that answered last.
     func post(_ path: String, _ body: [UInt8], timeout: TimeAmount) async throws(ClientError) -> (Int, String?, [UInt8]) {
-        var errors: [String] = []
+        var failures: [(Endpoint, String)] = []
         let start = preferred.withLock { $0 }
         for i in 0..<endpoints.count {
             let idx = (start + i) % endpoints.count
@@ -113,11 +113,22 @@ public final class NodeClient: Sendable {
                 // The coordinator has the request: another endpoint would be the same request
                 // again (refused as a replay). The caller decides whether to ask anew.
                 preferred.withLock { $0 = idx }
-                throw .noReply("\(e): \(f)")
+                throw .noReply("the coordinator at \(e) \(f.cancelled ? "had the request when it was interrupted" : f.description)")
+            } catch let f as HTTPExchange.Failure where f.cancelled {
+                failures.append((e, "interrupted"))
+                break
             } catch {
-                errors.append("\(e): \(error)")
+                failures.append((e, "\(error)"))
             }
         }
-        throw .unreachable(errors.joined(separator: "; "))
+        throw .unreachable(Self.unreachableText(failures))
+    }
+
+    /// "cannot reach the coordinator at 192.0.2.1:7946: connection refused", or with several
+    /// endpoints "... at 192.0.2.1:7946 (connection refused) or at [2001:db8::1]:7946 (timed out after 3 s)".
+    static func unreachableText(_ failures: [(Endpoint, String)]) -> String {
+        if failures.isEmpty { return "cannot reach the coordinator: no endpoint to ask" }
+        if failures.count == 1 { return "cannot reach the coordinator at \(failures[0].0): \(failures[0].1)" }
+        return "cannot reach the coordinator at " + failures.map { "\($0.0) (\($0.1))" }.joined(separator: " or at ")
     }
 }

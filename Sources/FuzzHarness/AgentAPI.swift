@@ -1,9 +1,10 @@
 import TeamwireCore
 
 extension FuzzHarness {
-    /// The bodies `teamwire join` and `teamwire leave` send to the agent's Unix socket, decoded
-    /// as `AgentAPI` decodes them, then the checks `Agent.join` and `Agent.leave` make before they
-    /// touch any state: the token, the node name, the team name and its interface name.
+    /// The bodies `teamwire join`, `leave` and `ping` send to the agent's Unix socket, decoded
+    /// as `AgentAPI` decodes them, then the checks `Agent.join`, `Agent.leave` and `Agent.ping`
+    /// make before they touch any state: the token, the node name, the team name and its
+    /// interface name, a ping's numbers (a sequence that passes becomes a UInt16 without trapping).
     static func agentAPI(_ bytes: [UInt8]) {
         if let join = try? AgentRequestBody.decode(JoinRequest.self, from: bytes) {
             tokenText(join.token)
@@ -16,6 +17,15 @@ extension FuzzHarness {
                 require(name.utf8.count <= 15 && name.hasPrefix("tw-"), "team \(leave.team) gets interface name \(name)")
             }
             require(try! AgentRequestBody.decode(LeaveRequest.self, from: ControlCodec.encodeJSON(leave)) == leave, "a leave request does not survive its own encoding")
+        }
+        if let ping = try? AgentRequestBody.decode(PingRequest.self, from: bytes) {
+            _ = Names.labelProblem(ping.name)
+            if let team = ping.team { _ = Names.labelProblem(team) }
+            if ping.numberProblem == nil {
+                require(UInt16(exactly: ping.sequence) != nil, "ping sequence \(ping.sequence) passes the checks but is no UInt16")
+                require(ping.timeoutMillis > 0 && ping.timeoutMillis <= 60_000, "ping timeout \(ping.timeoutMillis) ms passes the checks")
+            }
+            require(try! AgentRequestBody.decode(PingRequest.self, from: ControlCodec.encodeJSON(ping)) == ping, "a ping request does not survive its own encoding")
         }
     }
 }

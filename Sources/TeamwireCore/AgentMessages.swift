@@ -3,6 +3,17 @@
 ///   POST /v1/join   JoinRequest  -> TeamStatus
 ///   GET  /v1/status                -> AgentStatus
 ///   POST /v1/leave  LeaveRequest -> LeaveReply
+///   POST /v1/ping   PingRequest  -> PingReply   (one probe; see PingMessages.swift)
+///
+/// A join whose enrolment got no authoritative answer fails with one of the two codes below;
+/// `teamwire join` asks again (the same request) until the coordinator answers or --wait ends.
+extension ErrorCode {
+    /// No endpoint of the coordinator could be reached: it holds nothing new for this node.
+    public static let coordinatorUnreachable = ErrorCode("coordinator_unreachable")
+    /// The coordinator had the request but its answer never came: it may have enrolled the node,
+    /// whose key the agent keeps, so that asking again (same key, same token) finishes the join.
+    public static let coordinatorNoAnswer = ErrorCode("coordinator_no_answer")
+}
 
 public struct JoinRequest: Codable, Sendable, Equatable {
     /// The enrolment token text (`twt1-...`).

@@ -3,14 +3,24 @@ import ArgumentParser
 import Foundation
 import TeamwireCore
 
-/// `teamwire join`: hands the token to the running agent, then follows the team coming up.
+/// `teamwire join`: hands the token to the running agent, waits for the coordinator while it
+/// cannot be reached, then follows the team coming up.
 struct JoinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "join",
         abstract: "Join a team with an enrolment token (the agent must be running: `sudo teamwire agent`).",
         discussion: """
-            Prints its progress: enrolling, interface up, then how many members answer. Waits up to
-            --wait seconds for every member to be reachable; the node stays joined either way.
+            Prints its progress: enrolling, interface up, then how many members answer.
+
+            While the coordinator cannot be reached (down, restarting, no network yet) it asks again \
+            with a growing delay and says so on standard error at every attempt, until the \
+            coordinator answers or --wait seconds have passed since the start; then it says why it \
+            gave up and exits 1. A join that gave up or was interrupted (Ctrl-C) leaves nothing \
+            behind, except the node's key when the coordinator may have enrolled it: running the \
+            same command again then finishes that enrolment without spending another use of the token.
+
+            Once enrolled it waits, within the same --wait seconds, for every member to be \
+            reachable; the node stays joined either way (Ctrl-C stops the wait only). \
             Joining the same team again with the same name is harmless.
             """
     )
@@ -23,7 +33,8 @@ struct JoinCommand: AsyncParsableCommand {
     @Option(help: "This node's name in the team (default: the host name).")
     var name: String?
 
-    @Option(help: "Seconds to wait for every member to become reachable (0: don't wait).")
+    @Option(help: ArgumentHelp("Seconds to wait in all: for the coordinator to answer, then for every member to become reachable (0: ask once, don't wait).",
+                               valueName: "seconds"))
     var wait: Double = 15
 
     @Flag(help: "Print the team's status as JSON when done instead of progress lines.")
@@ -44,19 +55,69 @@ struct JoinCommand: AsyncParsableCommand {
         let nodeName = name ?? Self.hostName()
         let client = options.client
         let started = ContinuousClock.now
-        say("enrolling \(nodeName) in team \(parsed.team) at \(parsed.endpoints.map(\.description).joined(separator: ", "))")
-        var st: TeamStatus
-        do { st = try await client.join(JoinRequest(token: text, name: nodeName)) } catch { throw CLIError("\(error)") }
-        say("interface \(st.interface) up: \(st.address)/\(st.prefix.length) (\(st.backend), port \(st.listenPort))")
-        var last = -1
         let deadline = started + .milliseconds(Int(wait * 1000))
+        say("enrolling \(nodeName) in team \(parsed.team) at \(parsed.endpoints.map(\.description).joined(separator: ", "))")
+        let request = JoinRequest(token: text, name: nodeName)
+        let waitSeconds = wait
+        guard let joined = try await interruptible({ try await Self.enrol(client, request, started: started, deadline: deadline, wait: waitSeconds) }) else {
+            throw interrupted("interrupted: not joined to team \(parsed.team) (the same `teamwire join` picks up where this one stopped)")
+        }
+        say("interface \(joined.interface) up: \(joined.address)/\(joined.prefix.length) (\(joined.backend), port \(joined.listenPort))")
+        // Ctrl-C here only ends the wait: the node is joined.
+        let quiet = json
+        let st = try await interruptible({ try await Self.waitForMembers(client, joined, deadline: deadline, quiet: quiet) }) ?? joined
+        if json { Output.json(st); return }
+        let took = ContinuousClock.now - started
+        if st.reachableCount == st.members.count {
+            say("joined team \(st.team) as \(st.name) in \(String(format: "%.1f", Self.seconds(took))) s")
+        } else {
+            let missing = st.members.filter { !$0.reachable }.map(\.name).joined(separator: ", ")
+            say("joined team \(st.team) as \(st.name); not reachable yet: \(missing) (see `teamwire status`)")
+        }
+    }
+
+    /// Asks the agent to enrol until the coordinator gives an answer or the deadline passes. Each
+    /// attempt is one request, so that every wait is said on standard error as it starts.
+    static func enrol(_ client: AgentClient, _ request: JoinRequest, started: ContinuousClock.Instant, deadline: ContinuousClock.Instant,
+                      wait: Double) async throws -> TeamStatus {
+        var backoff = RetryBackoff()
         while true {
-            let n = st.members.count
+            do {
+                return try await client.join(request)
+            } catch let e as AgentError where e.code == .coordinatorUnreachable || e.code == .coordinatorNoAnswer {
+                let now = ContinuousClock.now
+                // It had the request: it is there, most likely restarting; ask again soon.
+                if e.code == .coordinatorNoAnswer { backoff.alive(at: seconds(now - started)) }
+                let left = deadline - now
+                guard left > .zero else {
+                    let stopped = wait == 0 ? "not asked again (--wait 0)" : "gave up after \(Self.text(now - started))"
+                    throw CLIError(e.code == .coordinatorNoAnswer
+                        ? "\(e.description); \(stopped): its key is kept, run the same `teamwire join` again to finish"
+                        : "\(e.description); \(stopped), nothing was changed")
+                }
+                let delay = min(Duration.milliseconds(Int64(backoff.delay(now: seconds(now - started), jitter: Double.random(in: 0..<1)) * 1000)), left)
+                stderrLine("\(e.description); asking again in \(Self.text(delay)) (gives up in \(Self.text(left)))")
+                try await Task.sleep(for: delay)
+            } catch let e as AgentError {
+                throw CLIError(e.description)
+            }
+        }
+    }
+
+    /// Follows the team's status until every member is reachable or the deadline passes.
+    static func waitForMembers(_ client: AgentClient, _ joined: TeamStatus, deadline: ContinuousClock.Instant,
+                               quiet: Bool) async throws -> TeamStatus {
+        var st = joined
+        var last = -1
+        while true {
             if st.reachableCount != last {
                 last = st.reachableCount
-                say("members reachable \(last)/\(n)")
+                if !quiet {
+                    print("members reachable \(last)/\(st.members.count)")
+                    fflush(nil)
+                }
             }
-            if last == n || ContinuousClock.now >= deadline { break }
+            if last == st.members.count || ContinuousClock.now >= deadline { return st }
             try await Task.sleep(for: .milliseconds(100))
             do {
                 guard let fresh = try await client.status().teams.first(where: { $0.team == st.team }) else {
@@ -65,19 +126,23 @@ struct JoinCommand: AsyncParsableCommand {
                 st = fresh
             } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
         }
-        if json { Output.json(st); return }
-        let took = ContinuousClock.now - started
-        let secs = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
-        if st.reachableCount == st.members.count {
-            say("joined team \(st.team) as \(st.name) in \(String(format: "%.1f", secs)) s")
-        } else {
-            let missing = st.members.filter { !$0.reachable }.map(\.name).joined(separator: ", ")
-            say("joined team \(st.team) as \(st.name); not reachable yet: \(missing) (see `teamwire status`)")
-        }
     }
 
     private func say(_ line: String) {
-        if !json { print(line) }
+        guard !json else { return }
+        print(line)
+        fflush(nil)  // in order with the waits on standard error, also into a file or a journal
+    }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+    /// "0.6 s", "13 s", "1m50s": a wait as people read it.
+    static func text(_ d: Duration) -> String {
+        let s = seconds(d)
+        let tenths = (s * 10).rounded() / 10
+        if tenths < 2, tenths != tenths.rounded() { return String(format: "%.1f s", tenths) }
+        let whole = Int(s.rounded())
+        return whole < 60 ? "\(whole) s" : "\(whole / 60)m" + (whole % 60 == 0 ? "" : "\(whole % 60)s")
     }
 
     static func hostName() -> String {
