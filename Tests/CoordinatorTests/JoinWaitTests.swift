@@ -206,7 +206,7 @@ extension IntegrationTests {
                 let silent = AgentNetns.token(["198.51.100.130:7946"])
                 let join = try lab.spawn("join", [teamwireBinary(), "join", silent, "--name", "robot1", "--wait", "600", "--state", lab.state])
                 // Into the second attempt's 3 s connection timeout (the agent logs each attempt).
-                try await lab.until("the CLI asks again") { lab.output("agent").components(separatedBy: "[Agent] enrolling").count > 2 }
+                try await lab.until("the CLI asks again") { lab.output("agent").components(separatedBy: ": enrolling coordinator=").count > 2 }
                 try await Task.sleep(for: .milliseconds(300))
                 let interrupted = Date()
                 kill(join.pid, SIGINT)
