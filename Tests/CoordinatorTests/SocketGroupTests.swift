@@ -73,7 +73,7 @@ extension IntegrationTests {
             #expect(r.status == 0 && r.out == "not joined to any team (teamwire join TOKEN)\n", "\(r)")
             // Ping only probes: the group may (the agent's own answer, not a refusal).
             r = try await Self.asNobody(tw.path, group: group.gid, ["ping", "robot2", "--state", state])
-            #expect(r.status == 1 && r.err == "Error: this node is not in any team\n", "\(r)")
+            #expect(r.status == 1 && r.err == "Error: not joined to any team (teamwire join TOKEN)\n", "\(r)")
             // Joining and leaving change the node: root only (the agent asks the kernel who calls).
             r = try await Self.asNobody(tw.path, group: group.gid, ["leave", "iris", "--state", state])
             #expect(r.status == 1 && r.err == "Error: leaving a team changes this node's network and needs root: run it with sudo\n", "\(r)")
