@@ -21,8 +21,8 @@ import Glibc
 public enum AgentAPI {
     static let maxBody = 16 * 1024
 
-    /// Binds the socket and serves until the task is cancelled.
-    public static func serve(_ agent: Agent, logger: Logger) async throws {
+    /// Binds the socket and serves until the task is cancelled; `listening` runs once it accepts.
+    public static func serve(_ agent: Agent, logger: Logger, listening: @Sendable () -> Void = {}) async throws {
         let path = agent.store.socketPath
         unlink(path)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -34,6 +34,7 @@ public enum AgentAPI {
             }
         chmod(path, 0o600)
         logger.info("agent socket ready", metadata: ["path": "\(path)"])
+        listening()
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {
