@@ -71,6 +71,96 @@ struct SystemdUnitTests {
         #expect(bad.out.contains("Unknown key 'ProtectKernelTunabels'") && bad.out.contains("/usr/bin/teamwire is not executable"), "\(bad.out)")
     }
 
+    /// The units as the .deb installs them, run by a real systemd (this machine's own, booted in
+    /// a container, since systemd is not PID 1 here): the confinement holds what the agent, the
+    /// coordinator with its hub, and ROS do; `systemctl start` of the agent returns only once it
+    /// is ready, with the interface up and the ROS files written.
+    @Test func hardenedUnitsRunUnderSystemd() throws {
+        let unitDir = "lib/systemd/system/"
+        var usr = ["share/teamwire/ros/teamwire_ros": Install.repo + "/launch/teamwire_ros"]
+        for exe in Install.shipped { usr["bin/" + exe] = Install.products + "/" + exe }
+        for unit in ["teamwire-agent.service", "teamwire-coordinator.service"] { usr[unitDir + unit] = Self.unitPath(unit) }
+        // The admin's part: the options (wireguard-go, which any kernel has), the ROS example.
+        let etc = [
+            "systemd/system/teamwire-coordinator.service.d/test.conf":
+                "[Service]\nEnvironment=\"TEAMWIRE_COORDINATOR_ARGS=--listen 127.0.0.1:7946 --hub-backend userspace\"\n",
+            "systemd/system/teamwire-agent.service.d/test.conf": "[Service]\nEnvironment=\"TEAMWIRE_AGENT_ARGS=--backend userspace\"\n",
+            "systemd/system/teamwire-ros.service": try String(contentsOfFile: Self.unitPath("teamwire-ros.service"), encoding: .utf8),
+        ]
+        let c = try SystemdContainer(usrFiles: usr, etcFiles: etc)
+        defer { c.stop() }
+        do {
+            try Self.exercise(c)
+        } catch {
+            print(c.journal(["teamwire-agent", "teamwire-coordinator", "teamwire-ros"]))
+            throw error
+        }
+    }
+
+    static func exercise(_ c: SystemdContainer) throws {
+        // What the .deb's postinst makes, and the ROS unit's user.
+        for group in ["teamwire", "teamwire-admin"] { try c.exec(["groupadd", "--system", group]) }
+        try c.exec(["useradd", "--create-home", "robot"])
+        try c.exec(["systemctl", "daemon-reload"])
+
+        // The coordinator and its hub: nftables and the forwarding sysctl through the sandbox.
+        try c.exec(["systemctl", "start", "teamwire-coordinator"])
+        // Type=simple: started is not yet listening.
+        try until("the coordinator answers", timeout: 20) { try c.exec(["teamwire", "team", "list"], check: false).status == 0 }
+        try c.exec(["teamwire", "team", "create", "iris"])
+        let token = try c.exec(["teamwire", "token", "create", "iris"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        try until("the hub forwards for team iris", timeout: 10) {
+            try c.exec(["cat", "/proc/sys/net/ipv4/conf/twhub/forwarding"], check: false).out.hasPrefix("1")
+                && c.exec(["nft", "list", "table", "inet", "teamwire_hub_twhub"], check: false).out.contains("100.64.")
+        }
+        #expect(try c.property("teamwire-coordinator", "ActiveState") == "active")
+
+        // Type=notify: `systemctl start` returns when the agent has said READY=1.
+        try c.exec(["systemctl", "start", "teamwire-agent"])
+        #expect(try c.property("teamwire-agent", "ActiveState") == "active")
+        #expect(try c.property("teamwire-agent", "StatusText") == "no team joined")
+        try c.exec(["teamwire", "join", token, "--name", "robot1"])
+        try c.exec(["ip", "link", "delete", "tw-iris"])
+        try c.exec(["rm", "-r", "/var/lib/teamwire/ros/iris"])
+        try c.exec(["systemctl", "restart", "teamwire-agent"])
+        #expect(try c.property("teamwire-agent", "StatusText") == "1 team up")
+        #expect(try c.exec(["ip", "-o", "link", "show", "tw-iris"]).out.contains(",UP"))
+        #expect(try c.exec(["test", "-s", "/var/lib/teamwire/ros/iris/ros.env"], check: false).status == 0)
+        // UMask=0077, yet ROS (another user) can read what it must.
+        #expect(try c.exec(["stat", "-c", "%a", "/var/lib/teamwire", "/var/lib/teamwire/ros/iris", "/var/lib/teamwire/ros/iris/ros.env", "/var/lib/teamwire/teams"]).out
+            .split(separator: "\n") == ["711", "755", "644", "700"])
+        // The confinement is in force on the running agent: exactly its three capabilities
+        // (CAP_CHOWN 0, CAP_NET_ADMIN 12, CAP_NET_RAW 13), no new privileges, a seccomp filter.
+        let pid = try c.property("teamwire-agent", "MainPID")
+        let status = try c.exec(["cat", "/proc/\(pid)/status"]).out
+        #expect(status.contains("CapBnd:\t0000000000003001"), "\(status)")
+        #expect(status.contains("NoNewPrivs:\t1") && status.contains("Seccomp:\t2"), "\(status)")
+        // The doorbell's packet socket works inside (it would warn once otherwise).
+        #expect(!c.journal(["teamwire-agent"]).contains("no traffic doorbell"))
+
+        // The coordinator is away: ready on the cache.
+        try c.exec(["systemctl", "stop", "teamwire-coordinator"])
+        try c.exec(["systemctl", "restart", "teamwire-agent"])
+        #expect(try c.property("teamwire-agent", "StatusText") == "1 team up; coordinator unreachable, running on cache")
+
+        // ROS 1 as the robot user, on the overlay, logs where it may write.
+        try c.exec(["systemctl", "start", "teamwire-ros"])
+        try until("the ROS talker is heard on the overlay address", timeout: 40) {
+            c.journal(["teamwire-ros"]).contains("hello from 100.64.0.")
+        }
+        #expect(try c.exec(["find", "/var/log/teamwire-ros", "-name", "*.log", "-user", "robot"]).out.contains("talker"))
+    }
+
+    /// Polls `cond` every 200 ms until true or `timeout` seconds; throws with `what` on timeout.
+    static func until(_ what: String, timeout: Double, _ cond: () throws -> Bool) throws {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if try cond() { return }
+            usleep(200_000)
+        }
+        throw LabError("timed out after \(timeout) s waiting until \(what)")
+    }
+
     // MARK: reading units
 
     /// "→ Overall exposure level for NAME: 2.7 OK 🙂" → 2.7
