@@ -67,3 +67,12 @@ extension Agent {
         }
     }
 }
+
+extension Agent {
+    /// A team came or went (join, leave, removal): systemd's STATUS= follows, once the new
+    /// team's first look at the coordinator is over.
+    func teamsChanged() {
+        guard SystemdNotify.isAvailable else { return }
+        Task { SystemdNotify.send([("STATUS", await settle(within: .seconds(5)).status)]) }
+    }
+}

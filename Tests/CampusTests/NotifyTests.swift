@@ -19,7 +19,7 @@ extension CampusTests {
             }
             func stopAgent() throws {
                 try c.stop("robot1", "agent")
-                let m = try notify.receive(timeout: 10)
+                let m = try notify.receive("STOPPING", timeout: 10)
                 #expect(m["STOPPING"] == "1", "\(m)")
             }
             /// What the agent must make again before it may say it is ready.
@@ -39,12 +39,15 @@ extension CampusTests {
 
             // No team joined: ready as soon as the socket listens.
             try startAgent()
-            var m = try notify.receive(timeout: 20)
+            var m = try notify.receive("READY", timeout: 20)
             #expect(m["READY"] == "1" && m["STATUS"] == "no team joined", "\(m)")
             #expect(try c.tw("robot1", ["status"], check: false).status == 0, "the agent socket does not answer at READY")
 
             let token = try c.token(uses: 2)
             try c.tw("robot1", ["join", token, "--name", "robot1", "--wait", "15"])
+            // `systemctl status` follows the join.
+            m = try notify.receive("STATUS", timeout: 10)
+            #expect(m["STATUS"] == "1 team up", "\(m)")
             try stopAgent()
             // robot2 joins while robot1's agent is down: robot1's cached map does not know it.
             try await c.startAgent("robot2")
@@ -53,7 +56,7 @@ extension CampusTests {
 
             // Coordinator up: ready on the current map (robot2 in the hosts file), not the cache.
             try startAgent()
-            m = try notify.receive(timeout: 20)
+            m = try notify.receive("READY", timeout: 20)
             #expect(m["READY"] == "1" && m["STATUS"] == "1 team up", "\(m)")
             try expectOverlayUp()
             #expect(try hostsNames("robot2"), "the ROS files at READY come from the cached map, not the coordinator's")
@@ -63,7 +66,7 @@ extension CampusTests {
             // (the agent's first look does not park like its long poll).
             var start = Date()
             try startAgent()
-            m = try notify.receive(timeout: 20)
+            m = try notify.receive("READY", timeout: 20)
             var took = Date().timeIntervalSince(start)
             #expect(m["READY"] == "1" && m["STATUS"] == "1 team up", "\(m)")
             #expect(took < 4, "READY took \(took) s with an unchanged map")
@@ -74,7 +77,7 @@ extension CampusTests {
             try removeOverlay()
             start = Date()
             try startAgent()
-            m = try notify.receive(timeout: 20)
+            m = try notify.receive("READY", timeout: 20)
             took = Date().timeIntervalSince(start)
             #expect(m["READY"] == "1" && m["STATUS"] == "1 team up; coordinator unreachable, running on cache", "\(m)")
             try expectOverlayUp()
@@ -92,7 +95,7 @@ extension CampusTests {
             try removeOverlay()
             start = Date()
             try startAgent()
-            m = try notify.receive(timeout: 30)
+            m = try notify.receive("READY", timeout: 30)
             took = Date().timeIntervalSince(start)
             #expect(m["READY"] == "1" && m["STATUS"] == "1 team up; coordinator unreachable, running on cache", "\(m)")
             try expectOverlayUp()
@@ -112,10 +115,10 @@ extension CampusTests {
                                            environment: ProcessInfo.processInfo.environment)
         var exit: (status: Int32, out: String)?
         defer { if exit == nil { kill(agent.pid, SIGKILL); _ = agent.wait() } }
-        let ready = try notify.receive(timeout: 20)
+        let ready = try notify.receive("READY", timeout: 20)
         #expect(ready["READY"] == "1" && ready["STATUS"] == "no team joined", "\(ready)")
         kill(agent.pid, SIGTERM)
-        let stopping = try notify.receive(timeout: 10)
+        let stopping = try notify.receive("STOPPING", timeout: 10)
         #expect(stopping["STOPPING"] == "1", "\(stopping)")
         exit = agent.wait()
         #expect(exit?.status == 0, "\(exit?.out ?? "")")
@@ -152,7 +155,17 @@ final class NotifySocket {
         if !path.hasPrefix("@") { unlink(path) }
     }
 
-    /// The next message's fields (`READY` → `1`, ...); throws when none comes within `timeout` s.
+    /// The fields (`READY` → `1`, ...) of the next message that has `field`, skipping others
+    /// (STATUS= updates); throws when none comes within `timeout` s.
+    func receive(_ field: String, timeout: Double) throws -> [String: String] {
+        let end = Date().addingTimeInterval(timeout)
+        while true {
+            let m = try receive(timeout: max(end.timeIntervalSinceNow, 0))
+            if m[field] != nil { return m }
+        }
+    }
+
+    /// The next message's fields; throws when none comes within `timeout` s.
     func receive(timeout: Double) throws -> [String: String] {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, Int32(timeout * 1000)) == 1 else { throw LabError("no message on the notify socket within \(timeout) s") }

@@ -120,6 +120,7 @@ struct SystemdUnitTests {
         #expect(try c.property("teamwire-agent", "ActiveState") == "active")
         #expect(try c.property("teamwire-agent", "StatusText") == "no team joined")
         try c.exec(["teamwire", "join", token, "--name", "robot1"])
+        try until("the unit's status follows the join", timeout: 5) { try c.property("teamwire-agent", "StatusText") == "1 team up" }
         try c.exec(["ip", "link", "delete", "tw-iris"])
         try c.exec(["rm", "-r", "/var/lib/teamwire/ros/iris"])
         try c.exec(["systemctl", "restart", "teamwire-agent"])
