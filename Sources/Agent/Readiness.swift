@@ -47,9 +47,7 @@ extension Agent {
         }
         return AgentReadiness(joined: Set(store.teams()).union(sessions.keys).count, up: sessions.count, onCache: onCache.sorted())
     }
-}
 
-extension Agent {
     /// Tells systemd the agent is ready (`READY=1`, `STATUS=`) once its socket listens
     /// (`listening` yields) and the teams have settled; then, while a team runs on its cache,
     /// keeps `STATUS=` true until the coordinator answers (a look every 10 s, only then).
@@ -57,7 +55,9 @@ extension Agent {
         for await _ in listening { break }
         guard !Task.isCancelled else { return }
         var r = await settle(within: settleTimeout)
-        SystemdNotify.send([("READY", "1"), ("STATUS", r.status)])
+        if !SystemdNotify.send([("READY", "1"), ("STATUS", r.status)]), SystemdNotify.isAvailable {
+            logger.warning("cannot tell systemd the agent is ready (NOTIFY_SOCKET does not take the message); systemd will time the start out")
+        }
         logger.info("ready", metadata: ["status": "\(r.status)"])
         while !r.onCache.isEmpty, SystemdNotify.isAvailable, !Task.isCancelled {
             try? await Task.sleep(for: .seconds(10))
@@ -66,9 +66,7 @@ extension Agent {
             r = now
         }
     }
-}
 
-extension Agent {
     /// A team came or went (join, leave, removal): systemd's STATUS= follows, once the new
     /// team's first look at the coordinator is over.
     func teamsChanged() {
