@@ -35,7 +35,9 @@ public actor Agent {
     public let store: TeamStore
     let logger: Logger
     let ros: RosPublisher
-    private var sessions: [String: TeamSession] = [:]
+    private(set) var sessions: [String: TeamSession] = [:] {
+        didSet { if Set(oldValue.keys) != Set(sessions.keys) { teamsChanged() } }
+    }
     /// Teams with a join in progress (the actor is re-entered while a join waits).
     private var joining: Set<String> = []
     /// The UDP ports picked by joins in progress, by team: not bound until the interface is up,

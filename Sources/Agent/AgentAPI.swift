@@ -25,8 +25,8 @@ public enum AgentAPI {
     static let maxBody = 16 * 1024
 
     /// Binds the socket and serves until the task is cancelled; `socketGroup` (nil: none)
-    /// may use it too.
-    public static func serve(_ agent: Agent, socketGroup: gid_t? = nil, logger: Logger) async throws {
+    /// may use it too; `listening` runs once it accepts.
+    public static func serve(_ agent: Agent, socketGroup: gid_t? = nil, logger: Logger, listening: @Sendable () -> Void = {}) async throws {
         let path = agent.store.socketPath
         unlink(path)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -46,6 +46,7 @@ public enum AgentAPI {
         var about: Logger.Metadata = ["path": "\(path)", "mode": "0600"]
         if let g = group { (about["mode"], about["group"]) = ("0660", "\(SocketAccess.groupName(g) ?? String(g))") }
         logger.info("agent socket ready", metadata: about)
+        listening()
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {

@@ -55,6 +55,12 @@ actor TeamSession {
     /// after a look (until we follow, it drops what we still send it through the hub).
     private var signalled = false
     private var stopped = false
+    /// How the first look at the coordinator went: nil until it is over; true when its answer
+    /// was applied (the interface and the ROS files follow the current map), false when the
+    /// coordinator could not be reached (the cached map stands). Readiness waits for it.
+    private(set) var firstPoll: Bool?
+    /// The team runs on the coordinator's current map, as far as the agent knows.
+    var current: Bool { firstPoll != nil && coordinatorError == nil }
 
     var team: String { enrolment.team }
     var interfaceName: String { enrolment.interfaceName }
@@ -130,11 +136,13 @@ actor TeamSession {
     private func pollLoop() async {
         while !Task.isCancelled {
             do {
-                // Back from an outage: ask for what changed at once (the answer is the sign the
-                // coordinator is back, and the next poll parks); otherwise park for a minute.
-                let update = try await client.map(since: revision, wait: coordinatorError == nil ? 60 : 0)
+                // At the start and back from an outage: ask for what changed at once (the answer
+                // is the sign the coordinator is there, and the next poll parks); otherwise park
+                // for a minute.
+                let update = try await client.map(since: revision, wait: coordinatorError == nil && firstPoll != nil ? 60 : 0)
                 reachable()
                 apply(update)
+                if firstPoll == nil { firstPoll = true }
             } catch {
                 if Task.isCancelled { return }
                 // Only a refusal sealed by the coordinator counts: an unsealed "node removed"
@@ -149,6 +157,7 @@ actor TeamSession {
                 // just now: it is probably restarting, so ask again soon.
                 if case .noReply = error { backoff.alive(at: Self.now()) }
                 unreachable(error)
+                if firstPoll == nil { firstPoll = false }
                 // Jittered so a campus of robots does not reconnect in lockstep after an outage.
                 await quietSleep(seconds: backoff.delay(now: Self.now(), jitter: Double.random(in: 0..<1)))
             }

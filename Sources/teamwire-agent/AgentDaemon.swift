@@ -93,14 +93,20 @@ enum AgentDaemon {
             source.resume()
             return source
         }
+        let (listening, socketUp) = AsyncStream<Void>.makeStream()
         let server = Task {
-            do { try await AgentAPI.serve(agent, socketGroup: socketGroup, logger: logger) } catch { stop.yield("agent socket: \(error)") }
+            do { try await AgentAPI.serve(agent, socketGroup: socketGroup, logger: logger, listening: { socketUp.yield() }) } catch { stop.yield("agent socket: \(error)") }
         }
+        // systemd (Type=notify): ready once the socket listens and every team is up on the
+        // current map, or on its cache when the coordinator is away.
+        let readiness = Task { await agent.announceReadiness(after: listening) }
         var why = ""
         for await reason in reasons {
             why = reason
             break
         }
+        SystemdNotify.send([("STOPPING", "1"), ("STATUS", why.isEmpty ? "stopping" : "stopping: \(why)")])
+        readiness.cancel()
         server.cancel()
         await server.value
         signals.forEach { $0.cancel() }
