@@ -48,8 +48,8 @@ struct DebianPackageTests {
                              ("lib/systemd/system/teamwire-coordinator.service", "-rw-r--r--"),
                              ("etc/default/teamwire-agent", "-rw-r--r--"), ("etc/default/teamwire-coordinator", "-rw-r--r--"),
                              ("usr/share/doc/teamwire/examples/teamwire-ros.service", "-rw-r--r--"),
-                             ("usr/share/teamwire/ros/teamwire_ros/package.xml", "-rw-r--r--"),
-                             ("usr/share/teamwire/ros/teamwire_ros/nodes/agent", "-rwxr-xr-x")] {
+                             ("usr/share/teamwire_ros/package.xml", "-rw-r--r--"),
+                             ("usr/share/teamwire_ros/nodes/agent", "-rwxr-xr-x")] {
             let line = try #require(entry(path), "\(path) is not in the package")
             #expect(line.hasPrefix(mode) && line.contains("root/root"), "\(line)")
         }
@@ -78,6 +78,10 @@ struct DebianPackageTests {
         }
         #expect(try machine.exec(["test", "-e", "/var/lib/teamwire"], check: false).status != 0, "the agent ran at install")
         #expect(try machine.sh("ls /etc/systemd/system/*.wants/teamwire* 2>/dev/null", check: false).out.isEmpty)
+        // ROS 1 finds the package where Debian's ROS packages are, with Debian's own path.
+        let found = try machine.exec(["env", "ROS_PACKAGE_PATH=/usr/share", "/usr/bin/python3", "-c",
+                                      "import rospkg; print(rospkg.RosPack().get_path('teamwire_ros'))"], check: false)
+        #expect(found.out == "/usr/share/teamwire_ros\n", "\(found.out)")
 
         // The agent unit's command line, as systemd would run it: its EnvironmentFile, its
         // StateDirectory and RuntimeDirectory.
@@ -99,7 +103,7 @@ struct DebianPackageTests {
         #expect(purge.status == 0, "\(purge.out)")
         #expect(try machine.exec(["dpkg-query", "--show", "teamwire"], check: false).status != 0)
         for path in ["/usr/bin/teamwire", "/usr/bin/teamwire-agent", "/lib/systemd/system/teamwire-agent.service",
-                     "/etc/default/teamwire-agent", "/usr/share/teamwire", "/usr/share/doc/teamwire", "/var/lib/teamwire"] {
+                     "/etc/default/teamwire-agent", "/usr/share/teamwire_ros", "/usr/share/doc/teamwire", "/var/lib/teamwire"] {
             #expect(try machine.exec(["test", "-e", path], check: false).status != 0, "\(path) outlived the purge")
         }
         // Nothing named teamwire is left in what the machine wrote (whiteouts, the overlay's

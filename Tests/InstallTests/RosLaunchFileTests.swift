@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The launch files and package.xml as the ROS tools read them: roslaunch on the source tree as
-/// the .deb installs it (ROS_PACKAGE_PATH=/usr/share/teamwire/ros:/usr/share), roslaunch-deps for
+/// the .deb lays it out (a directory of packages on ROS_PACKAGE_PATH, beside /usr/share), roslaunch-deps for
 /// undeclared packages, catkin_pkg for the per-ROS dependencies, Python for the ROS 2 files (ROS 2's
 /// launch package is not on PyPI or in Debian 12, so the .py launch file is compiled, not run).
 @Suite("The ROS package's launch files and manifest")

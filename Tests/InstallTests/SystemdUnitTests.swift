@@ -77,7 +77,7 @@ struct SystemdUnitTests {
     /// is ready, with the interface up and the ROS files written.
     @Test func hardenedUnitsRunUnderSystemd() throws {
         let unitDir = "lib/systemd/system/"
-        var usr = ["share/teamwire/ros/teamwire_ros": Install.repo + "/launch/teamwire_ros"]
+        var usr = ["share/teamwire_ros": Install.repo + "/launch/teamwire_ros"]
         for exe in Install.shipped { usr["bin/" + exe] = Install.products + "/" + exe }
         for unit in ["teamwire-agent.service", "teamwire-coordinator.service"] { usr[unitDir + unit] = Self.unitPath(unit) }
         // The admin's part: the options (wireguard-go, which any kernel has), the ROS example.
