@@ -38,13 +38,17 @@ public struct TeamwireLogHandler: LogHandler {
         output(line.render(time: now, level: event.level, label: label, message: event.message.description, metadata: all))
     }
 
-    @Sendable public static func writeStandardError(_ text: String) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { return }
-            bytes = bytes.dropFirst(n)
-        }
+    @Sendable public static func writeStandardError(_ text: String) { writeAll(text, to: STDERR_FILENO) }
+}
+
+/// Writes all of `text` to `fd`, through short writes and EINTR (FileHandle is not in
+/// FoundationEssentials, which the agent daemon is limited to).
+public func writeAll(_ text: String, to fd: Int32) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0, errno == EINTR { continue }
+        guard n > 0 else { return }
+        bytes = bytes.dropFirst(n)
     }
 }

@@ -116,18 +116,7 @@ enum AgentDaemon {
     }
 }
 
-
 /// What FileHandle.standardError.write did (FileHandle is not in FoundationEssentials).
-func writeStandardError(_ text: String) { write(all: text, to: STDERR_FILENO) }
+func writeStandardError(_ text: String) { writeAll(text, to: STDERR_FILENO) }
 
-func writeStandardOutput(_ text: String) { write(all: text, to: STDOUT_FILENO) }
-
-private func write(all text: String, to fd: Int32) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n < 0, errno == EINTR { continue }
-        guard n > 0 else { return }
-        bytes = bytes.dropFirst(n)
-    }
-}
+func writeStandardOutput(_ text: String) { writeAll(text, to: STDOUT_FILENO) }
