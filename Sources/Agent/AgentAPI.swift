@@ -23,6 +23,12 @@ import Glibc
 /// Nothing in it runs on a timer, so it costs no wake-ups while idle.
 public enum AgentAPI {
     static let maxBody = 16 * 1024
+    /// Connections one caller other than root may hold open at once (`ConnectionLimit`).
+    static let connectionsPerCaller = 8
+    /// A request must have arrived whole this long after the connection opened: a client that
+    /// connects and sends nothing holds no slot for ever. (Answers may take longer: a join waits
+    /// for the coordinator.)
+    static let requestDeadline = TimeAmount.seconds(5)
 
     /// Binds the socket and serves until the task is cancelled; `socketGroup` (nil: none)
     /// may use it too; `listening` runs once it accepts.
@@ -47,17 +53,30 @@ public enum AgentAPI {
         if let g = group { (about["mode"], about["group"]) = ("0660", "\(SocketAccess.groupName(g) ?? String(g))") }
         logger.info("agent socket ready", metadata: about)
         listening()
+        let limit = ConnectionLimit(perCaller: connectionsPerCaller)
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {
-                    group.addTask { await exchange(connection, agent) }
+                    let caller = await peerUID(connection.channel)
+                    guard limit.admit(caller) else {
+                        logger.debug("agent socket: connection refused, too many open", metadata: ["uid": "\(caller.map(String.init) ?? "?")"])
+                        try? await connection.channel.close()
+                        continue
+                    }
+                    group.addTask {
+                        await exchange(connection, agent, caller: caller)
+                        limit.release(caller)
+                    }
                 }
             }
         }
     }
 
     /// Reads one request, answers it, closes the connection.
-    static func exchange(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, _ agent: Agent) async {
+    static func exchange(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, _ agent: Agent, caller: uid_t?) async {
+        let channel = connection.channel
+        let deadline = channel.eventLoop.scheduleTask(in: requestDeadline) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
             var body: [UInt8] = []
@@ -70,7 +89,7 @@ public enum AgentAPI {
                     if tooLarge || body.count + chunk.readableBytes > maxBody { tooLarge = true; body = [] } else { body += chunk.readableBytesView }
                 case .end:
                     guard let head else { return }
-                    let caller = await peerUID(connection.channel)
+                    deadline.cancel()
                     let (status, reply) = await answer(head, body: tooLarge ? nil : body, agent, connection.channel, caller: caller)
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Type", value: "application/json")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TeamwireCore
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -104,6 +105,55 @@ extension IntegrationTests {
             let readyLog = try #require(ready, "\(log)")
             #expect(readyLog["level"] as? String == "info")
             #expect(readyLog["metadata"] as? [String: String] == ["path": sock, "mode": "0660", "group": group.name], "\(readyLog)")
+        }
+
+        /// A member of the group cannot take the agent's file descriptors: it holds at most 8
+        /// connections at once, one that never sends a request is closed after 5 s, and root's
+        /// commands get through meanwhile.
+        @Test func groupMemberCannotExhaustTheAgentSocket() async throws {
+            let group = try Self.testGroup()
+            let state = makeTempDir()
+            chmod(state, 0o711)
+            defer { try? FileManager.default.removeItem(atPath: state) }
+            let agent = try DaemonProcess.start([Self.agentBinary, "--state", state, "--no-mdns", "--socket-group", group.name])
+            defer { agent.stop() }
+            try await eventually("the agent answers", timeout: .seconds(15)) { agent.isRunning ? try await runCLI(["status", "--state", state]).status == 0 : true }
+            // 12 silent connections as nobody: which ones the agent closes at once, which after
+            // its request deadline, and how long the rest stayed open.
+            let script = """
+                import socket, sys, time
+                conns = []
+                for i in range(12):
+                    c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); conns.append(c)
+                time.sleep(0.5)
+                refused = 0
+                for c in conns:
+                    c.setblocking(False)
+                    try:
+                        refused += c.recv(1) == b""
+                    except BlockingIOError:
+                        pass
+                print("refused", refused, flush=True)
+                open(sys.argv[2], "w").close()
+                start = time.time()
+                for c in conns:
+                    c.setblocking(True); c.settimeout(10); c.recv(1)
+                print("all closed after %.1f" % (time.time() - start), flush=True)
+                """
+            // nobody writes this when its connections are open (/tmp: it may not write the state dir).
+            let marker = "/tmp/tw-held-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            defer { unlink(marker) }
+            let holder = try ChildProcess.start(["setpriv", "--reuid=65534", "--regid=65534", "--groups=\(group.gid)",
+                                                 "/usr/bin/python3", "-c", script, state + "/agent.sock", marker],
+                                                environment: ["PATH": "/usr/bin:/bin"])
+            try await eventually("the connections are held", timeout: .seconds(10)) { FileManager.default.fileExists(atPath: marker) || !agent.isRunning }
+            // While nobody holds its 8, root still gets answers.
+            #expect(try await runCLI(["status", "--state", state]).status == 0)
+            let r = holder.wait()
+            #expect(r.out.contains("refused 4"), "\(r.out)")
+            let closedAfter = r.out.firstMatch(of: /all closed after ([0-9.]+)/).flatMap { Double($0.1) }
+            #expect(closedAfter.map { $0 < 7 } == true, "silent connections must be closed by the request deadline: \(r.out)")
+            #expect(agent.isRunning, "\(agent.stderr)")
         }
 
         @Test func agentWithoutItsGroupKeepsTheSocketRootsAlone() async throws {
