@@ -55,6 +55,7 @@ extension Agent {
         for await _ in listening { break }
         guard !Task.isCancelled else { return }
         var r = await settle(within: settleTimeout)
+        guard !Task.isCancelled else { return }
         if !SystemdNotify.send([("READY", "1"), ("STATUS", r.status)]), SystemdNotify.isAvailable {
             logger.warning("cannot tell systemd the agent is ready (NOTIFY_SOCKET does not take the message); systemd will time the start out")
         }

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,8 +20,14 @@ public enum SystemdNotify {
     @discardableResult
     public static func send(_ fields: [(String, String)]) -> Bool {
         guard let raw = getenv("NOTIFY_SOCKET") else { return false }
+        // Once the agent said it stops, nothing else it says is true any more (a late READY=1
+        // from a start cut short, a STATUS= after the last team was removed).
+        let stopping = fields.contains { $0.0 == "STOPPING" }
+        guard !stopped.withLock({ done in defer { done = done || stopping }; return done }) else { return false }
         return send(fields, to: String(cString: raw))
     }
+
+    private static let stopped = Mutex(false)
 
     /// Sends to an explicit socket address (`/path` or `@abstract`).
     @discardableResult

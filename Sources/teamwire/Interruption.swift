@@ -3,7 +3,8 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Runs `body` until it ends or Ctrl-C (SIGINT) cancels it; nil when interrupted. Cancelling
+/// Runs `body` until it ends or Ctrl-C (SIGINT) cancels it; nil when interrupted before it
+/// succeeded. Cancelling
 /// closes the connection to the agent, which stops what it was doing for us (an enrolment
 /// attempt, a ping): the command can then say where it stopped instead of dying mid-line.
 func interruptible<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T? {
@@ -21,6 +22,8 @@ func interruptible<T: Sendable>(_ body: @escaping @Sendable () async throws -> T
         signal(SIGINT, SIG_DFL)
     }
     let result = await task.result
+    // Done before Ctrl-C took effect: what was done counts (a join the coordinator accepted).
+    if case .success(let value) = result { return value }
     if interrupted.load(ordering: .relaxed) { return nil }
     return try result.get()
 }

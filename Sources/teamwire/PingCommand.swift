@@ -44,7 +44,7 @@ struct PingCommand: AsyncParsableCommand {
         let timeoutMillis = Int((timeout * 1000).rounded())
         let tally = Tally()
         // Ctrl-C ends the probing; the summary still comes.
-        _ = try await interruptible {
+        let finished: Void? = try await interruptible {
             for i in 0..<count {
                 let sent = ContinuousClock.now
                 let reply: PingReply
@@ -61,7 +61,8 @@ struct PingCommand: AsyncParsableCommand {
                 }
             }
         }
-        guard let summary = await tally.summary else { return }  // nothing was sent
+        // Nothing answered before Ctrl-C: no summary to give, and no answer either.
+        guard let summary = await tally.summary else { throw ExitCode(finished == nil ? 130 : 1) }
         print(summary)
         if await tally.answered == 0 { throw ExitCode(1) }
     }
