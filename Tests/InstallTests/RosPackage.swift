@@ -53,7 +53,9 @@ struct RobotInstall {
         dir = try RosPackage.scratch(tag)
         try FileManager.default.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/ros", withIntermediateDirectories: true)
-        for binary in Install.shipped { try run(["cp", Install.products + "/" + binary, dir + "/bin/"]) }
+        // Modes given, not left to the umask: the coordinator's in-process tests set the test
+        // process's umask to 077, under which a plain cp makes binaries nobody may run.
+        for binary in Install.shipped { try run(["install", "-m", "0755", Install.products + "/" + binary, dir + "/bin/"]) }
         try run(["cp", "-a", RosPackage.source, dir + "/ros/teamwire_ros"])
         chmod(dir + "/bin", 0o755)
         chmod(dir + "/ros", 0o755)
