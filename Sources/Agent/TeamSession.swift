@@ -262,10 +262,11 @@ actor TeamSession {
     /// The ROS outputs follow the map: written after the device has the new peers, so a ROS
     /// process started from the files finds its peers reachable.
     private func publishRos() {
-        let everyone = (Array(members.values) + [enrolment.node]).map { RosMember(name: $0.name, address: $0.address) }
+        let everyone = (Array(members.values) + [enrolment.node]).map { RosMember(name: $0.name, address: $0.address, role: $0.role) }
         ros.update(RosContext(team: team, selfName: enrolment.node.name, selfAddress: enrolment.node.address, members: everyone,
                               rosMaster: settings.rosMaster, rosDomainID: settings.rosDomainID, interfaceName: interfaceName,
-                              mtu: Int(TeamInterface.mtu), directory: store.rosDir(team), participantsPerHost: ros.participantsPerHost))
+                              mtu: Int(TeamInterface.mtu), directory: store.rosDir(team), participantsPerHost: ros.participantsPerHost,
+                              selfRole: enrolment.node.role))
     }
 
     /// The map as a full update, for the cache.

@@ -1,13 +1,16 @@
 import TeamwireCore
 
-/// One member as the ROS outputs see it: a name and an overlay address.
+/// One member as the ROS outputs see it: a name, an overlay address and its role (robots run a
+/// Zenoh router, laptops do not).
 public struct RosMember: Sendable, Equatable, Hashable {
     public var name: String
     public var address: IPv4Address
+    public var role: Role
 
-    public init(name: String, address: IPv4Address) {
+    public init(name: String, address: IPv4Address, role: Role = .robot) {
         self.name = name
         self.address = address
+        self.role = role
     }
 }
 
@@ -18,6 +21,8 @@ public struct RosContext: Sendable, Equatable {
     /// This node's name and overlay address.
     public var selfName: String
     public var selfAddress: IPv4Address
+    /// This node's role: a robot runs a Zenoh router, a laptop is a client of the robots'.
+    public var selfRole: Role
     /// Every member of the team, this node included, in any order (renderers sort by address).
     public var members: [RosMember]
     /// Name of the member that runs the ROS 1 master, if the team designated one.
@@ -33,10 +38,12 @@ public struct RosContext: Sendable, Equatable {
     public var participantsPerHost: Int
 
     public init(team: String, selfName: String, selfAddress: IPv4Address, members: [RosMember], rosMaster: String?,
-                rosDomainID: Int, interfaceName: String, mtu: Int, directory: String, participantsPerHost: Int = 32) {
+                rosDomainID: Int, interfaceName: String, mtu: Int, directory: String, participantsPerHost: Int = 32,
+                selfRole: Role = .robot) {
         self.team = team
         self.selfName = selfName
         self.selfAddress = selfAddress
+        self.selfRole = selfRole
         self.members = members
         self.rosMaster = rosMaster
         self.rosDomainID = rosDomainID

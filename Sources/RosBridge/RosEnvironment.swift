@@ -67,6 +67,15 @@ public enum RosEnvironment {
         // second, and its rmw logs a deprecation warning for the first at every start.
         out.append(.export("FASTRTPS_DEFAULT_PROFILES_FILE", c.path(FastDDSProfile.fileName)))
         out.append(.export("FASTDDS_DEFAULT_PROFILES_FILE", c.path(FastDDSProfile.fileName)))
+        // rmw_zenoh takes plain paths. RMW_IMPLEMENTATION stays the user's choice: the team has
+        // no middleware setting (yet), and forcing one would break the DDS users.
+        if ZenohConfig.runsRouter(c) {
+            out.append(.export("ZENOH_ROUTER_CONFIG_URI", c.path(ZenohConfig.routerFileName)))
+        } else {
+            out.append(.comment("a laptop runs no Zenoh router: its ROS processes are clients of the robots' routers"))
+            out.append(.unset("ZENOH_ROUTER_CONFIG_URI"))
+        }
+        out.append(.export("ZENOH_SESSION_CONFIG_URI", c.path(ZenohConfig.sessionFileName)))
         return out
     }
 

@@ -6,6 +6,16 @@ public enum RosOutputs {
             RenderedFile(name: CycloneDDSConfig.fileName, contents: CycloneDDSConfig.render(c)),
             RenderedFile(name: FastDDSProfile.fileName, contents: FastDDSProfile.render(c)),
             RenderedFile(name: HostsFile.fileName, contents: HostsFile.render(c)),
-        ]
+        ] + zenoh(c)
+    }
+
+    /// A laptop runs no Zenoh router, so it gets no router file.
+    private static func zenoh(_ c: RosContext) -> [RenderedFile] {
+        var files: [RenderedFile] = []
+        if ZenohConfig.runsRouter(c) {
+            files.append(RenderedFile(name: ZenohConfig.routerFileName, contents: ZenohConfig.renderRouter(c)))
+        }
+        files.append(RenderedFile(name: ZenohConfig.sessionFileName, contents: ZenohConfig.renderSession(c)))
+        return files
     }
 }

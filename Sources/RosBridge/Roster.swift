@@ -7,7 +7,7 @@ extension RosContext {
     public var roster: [RosMember] {
         var all = Set(members)
         if !all.contains(where: { $0.address == selfAddress }) {
-            all.insert(RosMember(name: selfName, address: selfAddress))
+            all.insert(RosMember(name: selfName, address: selfAddress, role: selfRole))
         }
         return all.sorted { ($0.address, $0.name) < ($1.address, $1.name) }
     }

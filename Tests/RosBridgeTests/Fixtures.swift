@@ -6,18 +6,19 @@ func ip(_ s: String) -> IPv4Address {
     return a
 }
 
-func member(_ name: String, _ address: String) -> RosMember { RosMember(name: name, address: ip(address)) }
+func member(_ name: String, _ address: String, _ role: Role = .robot) -> RosMember { RosMember(name: name, address: ip(address), role: role) }
 
 /// Team "alpha": robot1 (this node), robot2, laptop; robot2 runs the ROS master.
 func alpha(
     members: [RosMember]? = nil, master: String? = "robot2", mtu: Int = 1420, directory: String = "/var/lib/teamwire/ros/alpha",
-    selfName: String = "robot1", selfAddress: String = "100.64.0.2", team: String = "alpha", participants: Int = 32
+    selfName: String = "robot1", selfAddress: String = "100.64.0.2", team: String = "alpha", participants: Int = 32,
+    selfRole: Role = .robot
 ) -> RosContext {
     RosContext(
         team: team, selfName: selfName, selfAddress: ip(selfAddress),
-        members: members ?? [member("laptop", "100.64.0.10"), member("robot1", "100.64.0.2"), member("robot2", "100.64.0.3")],
+        members: members ?? [member("laptop", "100.64.0.10", .laptop), member("robot1", "100.64.0.2"), member("robot2", "100.64.0.3")],
         rosMaster: master, rosDomainID: 17, interfaceName: "tw-\(team)", mtu: mtu, directory: directory,
-        participantsPerHost: participants)
+        participantsPerHost: participants, selfRole: selfRole)
 }
 
 /// A team of `n` members 100.64.1.1 ... in scrambled order, this node the first.

@@ -19,6 +19,8 @@ struct RosEnvironmentTests {
             export CYCLONEDDS_URI=file:///var/lib/teamwire/ros/alpha/cyclonedds.xml
             export FASTRTPS_DEFAULT_PROFILES_FILE=/var/lib/teamwire/ros/alpha/fastdds.xml
             export FASTDDS_DEFAULT_PROFILES_FILE=/var/lib/teamwire/ros/alpha/fastdds.xml
+            export ZENOH_ROUTER_CONFIG_URI=/var/lib/teamwire/ros/alpha/zenoh-router.json5
+            export ZENOH_SESSION_CONFIG_URI=/var/lib/teamwire/ros/alpha/zenoh-session.json5
 
             """)
     }
@@ -29,11 +31,13 @@ struct RosEnvironmentTests {
         #expect(v.map(\.name) == [
             "ROS_IP", "ROS_HOSTNAME", "ROS_MASTER_URI", "ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_STATIC_PEERS",
             "CYCLONEDDS_URI", "FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE",
+            "ZENOH_ROUTER_CONFIG_URI", "ZENOH_SESSION_CONFIG_URI",
         ])
         #expect(v.map(\.value) == [
             "100.64.0.2", "100.64.0.2", "http://100.64.0.3:11311", "17", "SUBNET", "100.64.0.3;100.64.0.10",
             "file:///var/lib/teamwire/ros/alpha/cyclonedds.xml", "/var/lib/teamwire/ros/alpha/fastdds.xml",
             "/var/lib/teamwire/ros/alpha/fastdds.xml",
+            "/var/lib/teamwire/ros/alpha/zenoh-router.json5", "/var/lib/teamwire/ros/alpha/zenoh-session.json5",
         ])
     }
 
@@ -51,7 +55,7 @@ struct RosEnvironmentTests {
         // A shell that sourced the file while there was a master must not keep the stale one.
         #expect(lines(text)[5] == "unset ROS_MASTER_URI")
         #expect(try RosEnvironment.unsetNames(text) == ["ROS_MASTER_URI"])
-        #expect(RosEnvironment.variables(alpha(master: master)).count == 8)
+        #expect(RosEnvironment.variables(alpha(master: master)).count == 10)
     }
 
     @Test("static peers: the other members only, numerically sorted, deduplicated")
