@@ -1,0 +1,93 @@
+import Foundation
+import RosBridge
+import Testing
+import TeamwireCore
+
+/// The generated Zenoh files against the real Zenoh (`eclipse-zenoh` from PyPI, the Rust library
+/// rmw_zenoh_cpp links, installed by scripts/setup-debian), in two network namespaces whose link
+/// carries no multicast, like WireGuard. Needs root; never skipped.
+@Suite("Zenoh configs with the real Zenoh", .serialized)
+struct RealZenohTests {
+    static let python = "/opt/teamwire-zenoh/bin/python"
+
+    /// One member: its router from ROUTER (unless "-"), then a session from SESSION ("default":
+    /// Zenoh's defaults) that publishes on KEY for SECONDS (role pub) or exits 0 at the first
+    /// sample and 1 after SECONDS without one (role sub). Prints the TCP listeners once up.
+    static let program = """
+        import os, subprocess, sys, time, zenoh
+        router_file, session_file, role, key, seconds = sys.argv[1:6]
+        zenoh.init_log_from_env_or("error")
+        router = zenoh.open(zenoh.Config.from_file(router_file)) if router_file != "-" else None
+        session = zenoh.open(zenoh.Config() if session_file == "default" else zenoh.Config.from_file(session_file))
+        time.sleep(0.5)
+        for line in subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout.splitlines():
+            print("listen:", line.split()[3], flush=True)
+        end = time.time() + float(seconds)
+        if role == "pub":
+            publisher = session.declare_publisher(key)
+            while time.time() < end:
+                publisher.put("hello")
+                time.sleep(0.1)
+            os._exit(0)
+        heard = []
+        subscriber = session.declare_subscriber(key, lambda s: heard.append(s.payload.to_string()))
+        while time.time() < end and not heard:
+            time.sleep(0.1)
+        print("heard:", heard[:1], flush=True)
+        os._exit(0 if heard else 1)
+        """
+
+    static func context(_ lab: OverlayLab, selfIsA: Bool, bRole: Role, directory: URL) -> RosContext {
+        let a = member("robot-a", OverlayLab.addressA), b = member("member-b", OverlayLab.addressB, bRole)
+        let me = selfIsA ? a : b
+        return RosContext(team: "lab", selfName: me.name, selfAddress: me.address, members: [b, a], rosMaster: nil,
+                          rosDomainID: 0, interfaceName: lab.interface, mtu: 1420, directory: directory.path,
+                          participantsPerHost: 32, selfRole: me.role)
+    }
+
+    /// Writes the member's files; returns (router path or "-", session path).
+    static func files(_ c: RosContext, in dir: URL) throws -> (router: String, session: String) {
+        let sub = dir.appendingPathComponent(c.selfName)
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        var router = "-"
+        for f in RosOutputs.render(c) where f.name.hasPrefix("zenoh-") {
+            let url = try f.contents.write(to: sub, name: f.name)
+            if f.name == ZenohConfig.routerFileName { router = url.path }
+        }
+        return (router, sub.appendingPathComponent(ZenohConfig.sessionFileName).path)
+    }
+
+    /// A publisher in A and a subscriber in B, each started from its files (or the defaults).
+    static func exchange(_ lab: OverlayLab, a: (router: String, session: String), b: (router: String, session: String),
+                         seconds: Int) throws -> (pub: (status: Int32, out: String), sub: (status: Int32, out: String)) {
+        let sub = try lab.command(in: lab.nsB, [python, "-c", program, b.router, b.session, "sub", "lab/chatter", String(seconds)]).start()
+        let pub = try lab.command(in: lab.nsA, [python, "-c", program, a.router, a.session, "pub", "lab/chatter", String(seconds)]).start()
+        return (pub.wait(), sub.wait())
+    }
+
+    @Test("robot A and a robot or laptop B: A's router listens on loopback and its overlay address only, and a sample crosses", arguments: [Role.robot, .laptop])
+    func crosses(bRole: Role) async throws {
+        try await OverlayLab.with { lab in
+            try await withTemporaryDirectory { dir in
+                let a = try Self.files(Self.context(lab, selfIsA: true, bRole: bRole, directory: dir), in: dir)
+                let b = try Self.files(Self.context(lab, selfIsA: false, bRole: bRole, directory: dir), in: dir)
+                #expect((b.router == "-") == (bRole == .laptop))
+                let r = try Self.exchange(lab, a: a, b: b, seconds: 10)
+                #expect(r.sub.status == 0, "B (\(bRole)) heard nothing:\n\(r.sub.out)\nA:\n\(r.pub.out)")
+                let listeners = Set(r.pub.out.split(separator: "\n").filter { $0.hasPrefix("listen: ") }.map { String($0.dropFirst(8)) })
+                // The router's two, and the robot session's own loopback listener (any port).
+                #expect(listeners.contains("127.0.0.1:7447") && listeners.contains("\(OverlayLab.addressA):7447"), "\(listeners)")
+                #expect(listeners.allSatisfy { $0.hasPrefix("127.0.0.1:") || $0 == "\(OverlayLab.addressA):7447" }, "a wildcard or another address: \(listeners)")
+            }
+        }
+    }
+
+    @Test("control: Zenoh's defaults (multicast scouting) find nothing across a link without multicast")
+    func defaultsFindNothing() async throws {
+        try await OverlayLab.with { lab in
+            let r = try Self.exchange(lab, a: ("-", "default"), b: ("-", "default"), seconds: 6)
+            #expect(r.sub.status == 1, "defaults crossed:\n\(r.sub.out)")
+            #expect(r.sub.out.contains("heard: []"), "the subscriber did not run:\n\(r.sub.out)")
+        }
+    }
+}
