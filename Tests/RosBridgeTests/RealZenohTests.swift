@@ -90,4 +90,46 @@ struct RealZenohTests {
             #expect(r.sub.out.contains("heard: []"), "the subscriber did not run:\n\(r.sub.out)")
         }
     }
+
+    /// A subscriber that exits 0 at the first sample heard once MARKER exists, 1 after SECONDS.
+    static let afterMarker = """
+        import os, sys, time, zenoh
+        router_file, session_file, key, marker, seconds = sys.argv[1:6]
+        zenoh.init_log_from_env_or("error")
+        router = zenoh.open(zenoh.Config.from_file(router_file))
+        session = zenoh.open(zenoh.Config.from_file(session_file))
+        heard = []
+        subscriber = session.declare_subscriber(key, lambda s: heard.append(os.path.exists(marker)))
+        end = time.time() + float(seconds)
+        while time.time() < end and not any(heard):
+            time.sleep(0.1)
+        print("heard", len(heard), "samples,", sum(heard), "after the marker", flush=True)
+        os._exit(0 if any(heard) else 1)
+        """
+
+    @Test("after an outage longer than Zenoh's lease, the member that joined later (its file lists the other) restores the link")
+    func reconnects() async throws {
+        try await OverlayLab.with { lab in
+            try await withTemporaryDirectory { dir in
+                // A's router started before B joined: its file lists nobody. B's lists A.
+                var early = Self.context(lab, selfIsA: true, bRole: .robot, directory: dir)
+                early.members = [member("robot-a", OverlayLab.addressA)]
+                let a = try Self.files(early, in: dir)
+                let b = try Self.files(Self.context(lab, selfIsA: false, bRole: .robot, directory: dir), in: dir)
+                #expect(!(try String(contentsOfFile: a.router, encoding: .utf8)).contains(OverlayLab.addressB))
+                let marker = dir.appendingPathComponent("link-back").path
+                let sub = try lab.command(in: lab.nsA, [Self.python, "-c", Self.afterMarker, a.router, a.session, "lab/chatter", marker, "50"]).start()
+                let pub = try lab.command(in: lab.nsB, [Self.python, "-c", Self.program, b.router, b.session, "pub", "lab/chatter", "50"]).start()
+                defer { kill(pub.pid, SIGTERM); _ = pub.wait() }
+                try await Task.sleep(for: .seconds(5))
+                // 15 s without the link: past the 10 s lease, both ends close the session.
+                try Command(args: ["ip", "-n", lab.nsA, "link", "set", lab.interface, "down"]).run()
+                try await Task.sleep(for: .seconds(15))
+                try Command(args: ["ip", "-n", lab.nsA, "link", "set", lab.interface, "up"]).run()
+                FileManager.default.createFile(atPath: marker, contents: nil)
+                let r = sub.wait()
+                #expect(r.status == 0, "A heard nothing over the restored link:\n\(r.out)")
+            }
+        }
+    }
 }
