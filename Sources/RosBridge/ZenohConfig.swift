@@ -86,9 +86,12 @@ public enum ZenohConfig {
         return JSONText.render(.object([
             ("mode", .string("client")),
             ("connect", .object([
-                // A client needs one router: it tries them in order, and another when one goes.
-                ("timeout_ms", .int(-1)),
-                ("exit_on_failure", .bool(false)),
+                // A client needs one router: no retry means each robot is tried once, in order,
+                // and the first that answers serves. (With retries, Zenoh 1.5 keeps retrying the
+                // first robot and never tries the next: a laptop would hang while robot one is
+                // off.) None answering fails the ROS process at once, as rmw_zenoh's default does.
+                ("timeout_ms", .int(0)),
+                ("exit_on_failure", .bool(true)),
                 ("endpoints", .array(remoteRouters(c).map { .string($0) })),
                 ("retry", retry),
             ])),

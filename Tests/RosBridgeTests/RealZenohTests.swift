@@ -37,10 +37,11 @@ struct RealZenohTests {
         os._exit(0 if heard else 1)
         """
 
+    /// A and B, and a robot that is off (no host has its address; it sorts first in every list).
     static func context(_ lab: OverlayLab, selfIsA: Bool, bRole: Role, directory: URL) -> RosContext {
         let a = member("robot-a", OverlayLab.addressA), b = member("member-b", OverlayLab.addressB, bRole)
         let me = selfIsA ? a : b
-        return RosContext(team: "lab", selfName: me.name, selfAddress: me.address, members: [b, a], rosMaster: nil,
+        return RosContext(team: "lab", selfName: me.name, selfAddress: me.address, members: [b, a, member("robot-off", "100.64.0.1")], rosMaster: nil,
                           rosDomainID: 0, interfaceName: lab.interface, mtu: 1420, directory: directory.path,
                           participantsPerHost: 32, selfRole: me.role)
     }
@@ -65,13 +66,15 @@ struct RealZenohTests {
         return (pub.wait(), sub.wait())
     }
 
-    @Test("robot A and a robot or laptop B: A's router listens on loopback and its overlay address only, and a sample crosses", arguments: [Role.robot, .laptop])
+    @Test("robot A and a robot or laptop B (a third robot off, first in their lists): A's router listens on loopback and its overlay address only, and a sample crosses", arguments: [Role.robot, .laptop])
     func crosses(bRole: Role) async throws {
         try await OverlayLab.with { lab in
             try await withTemporaryDirectory { dir in
                 let a = try Self.files(Self.context(lab, selfIsA: true, bRole: bRole, directory: dir), in: dir)
                 let b = try Self.files(Self.context(lab, selfIsA: false, bRole: bRole, directory: dir), in: dir)
                 #expect((b.router == "-") == (bRole == .laptop))
+                #expect(try String(contentsOfFile: b.router == "-" ? b.session : b.router, encoding: .utf8)
+                    .contains("[\"tcp/100.64.0.1:7447\", \"tcp/\(OverlayLab.addressA):7447\"]"))
                 let r = try Self.exchange(lab, a: a, b: b, seconds: 10)
                 #expect(r.sub.status == 0, "B (\(bRole)) heard nothing:\n\(r.sub.out)\nA:\n\(r.pub.out)")
                 let listeners = Set(r.pub.out.split(separator: "\n").filter { $0.hasPrefix("listen: ") }.map { String($0.dropFirst(8)) })

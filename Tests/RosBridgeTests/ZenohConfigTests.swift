@@ -69,6 +69,10 @@ struct ZenohConfigTests {
         #expect(s["mode"] as? String == "client")
         #expect(endpoints(s, "connect") == ["tcp/100.64.0.2:7447", "tcp/100.64.0.3:7447", "tcp/100.64.0.20:7447"])
         #expect(s["listen"] == nil)
+        // Tried once each, in order: with retries Zenoh would stay on the first robot.
+        let connect = try #require(s["connect"] as? [String: Any])
+        #expect(connect["timeout_ms"] as? Int == 0)
+        #expect(connect["exit_on_failure"] as? Bool == true)
         #expect(((s["scouting"] as? [String: Any])?["multicast"] as? [String: Any])?["enabled"] as? Bool == false)
         let env = RosEnvironment.render(c)
         #expect(env.contains("\nunset ZENOH_ROUTER_CONFIG_URI\n"))
