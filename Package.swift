@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "TeamwireCore", dependencies: ["CSodium"]),
         // The daemons' log handler: text with millisecond times, the journal's priority prefixes
         // under systemd, or one JSON object per line.
-        .target(name: "TeamwireLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "TeamwireLogging", dependencies: ["TeamwireCore", .product(name: "Logging", package: "swift-log")]),
 
         // WireGuard devices: kernel (generic netlink through libmnl) or wireguard-go (UAPI),
         // plus links, addresses and routes over rtnetlink.

@@ -137,7 +137,7 @@ indirect enum JSONText {
     private func text(indent: String) -> String {
         let inner = indent + "  "
         switch self {
-        case .string(let s): return Self.quote(s)
+        case .string(let s): return JSONString.literal(s)
         case .int(let i): return String(i)
         case .bool(let b): return b ? "true" : "false"
         case .array(let a):
@@ -149,24 +149,7 @@ indirect enum JSONText {
             return "[\n" + a.map { inner + $0.text(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
         case .object(let o):
             if o.isEmpty { return "{}" }
-            return "{\n" + o.map { inner + Self.quote($0.0) + ": " + $0.1.text(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "}"
+            return "{\n" + o.map { inner + JSONString.literal($0.0) + ": " + $0.1.text(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "}"
         }
-    }
-
-    /// A JSON string literal: quote, backslash and control characters escaped.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case _ where c.value < 0x20 || c.value == 0x7F:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import TeamwireCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,10 +42,10 @@ public struct LogLine: Sendable {
                 out += " " + Self.textKey(key) + "=" + Self.textValue(metadata[key]!)
             }
         case .json:
-            out += #"{"time":"# + Self.jsonString(Self.timestamp(time, utc: true))
-            out += #","level":"# + Self.jsonString(level.rawValue)
-            out += #","label":"# + Self.jsonString(label)
-            out += #","message":"# + Self.jsonString(message)
+            out += #"{"time":"# + JSONString.literal(Self.timestamp(time, utc: true))
+            out += #","level":"# + JSONString.literal(level.rawValue)
+            out += #","label":"# + JSONString.literal(label)
+            out += #","message":"# + JSONString.literal(message)
             out += #","metadata":"# + Self.jsonValue(.dictionary(metadata)) + "}"
         }
         return out + "\n"
@@ -139,36 +140,15 @@ public struct LogLine: Sendable {
 
     // MARK: json
 
-    /// A JSON string literal (RFC 8259: quote, backslash and control characters escaped).
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7f {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
 
     /// Metadata as JSON: strings for strings and string-convertible values, arrays and objects
     /// (keys sorted) as they nest.
     static func jsonValue(_ v: Logger.MetadataValue) -> String {
         switch v {
-        case .string(let s): jsonString(s)
-        case .stringConvertible(let c): jsonString(c.description)
+        case .string(let s): JSONString.literal(s)
+        case .stringConvertible(let c): JSONString.literal(c.description)
         case .array(let a): "[" + a.map(jsonValue).joined(separator: ",") + "]"
-        case .dictionary(let d): "{" + d.keys.sorted().map { jsonString($0) + ":" + jsonValue(d[$0]!) }.joined(separator: ",") + "}"
+        case .dictionary(let d): "{" + d.keys.sorted().map { JSONString.literal($0) + ":" + jsonValue(d[$0]!) }.joined(separator: ",") + "}"
         }
     }
 }
