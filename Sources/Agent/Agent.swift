@@ -17,9 +17,12 @@ public struct AgentConfig: Sendable {
     public var mdns: Bool
     /// DDS participants (ROS 2 processes) per member that discovery covers.
     public var rosParticipants: Int
+    /// The Fast DDS discovery server command, when a team names this node to run it.
+    public var discoveryServerCommand: [String]
 
     public init(stateDirectory: String = TeamStore.defaultRoot, backend: BackendChoice = .automatic, wireguardGo: String? = nil, policy: PathPolicy = .standard,
-                mdns: Bool = true, rosParticipants: Int = 32) {
+                mdns: Bool = true, rosParticipants: Int = 32, discoveryServerCommand: [String] = ["fast-discovery-server"]) {
+        self.discoveryServerCommand = discoveryServerCommand
         self.stateDirectory = stateDirectory
         self.backend = backend
         self.wireguardGo = wireguardGo
@@ -52,7 +55,8 @@ public actor Agent {
         self.logger = logger
         self.onLastTeamRemoved = onLastTeamRemoved
         try store.prepare()
-        ros = RosPublisher(store: store, mdns: config.mdns, participantsPerHost: config.rosParticipants, logger: logger)
+        ros = RosPublisher(store: store, mdns: config.mdns, participantsPerHost: config.rosParticipants, logger: logger,
+                           discoveryServerCommand: config.discoveryServerCommand)
     }
 
     /// Brings every cached team up from disk, without the coordinator: a robot rebooted while

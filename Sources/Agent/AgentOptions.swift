@@ -11,6 +11,8 @@ public struct AgentOptions: Equatable, Sendable {
     public var wireguardGo: String?
     public var mdns = true
     public var rosParticipants = 32
+    /// The Fast DDS discovery server command (and leading arguments), for a team that names this node.
+    public var discoveryServerCommand = ["fast-discovery-server"]
     public var logLevel = Logger.Level.info
     public var logFormat = LogFormat.text
     /// Members of this group may use agent.sock (read the status) when the group exists.
@@ -31,7 +33,7 @@ public struct AgentOptions: Equatable, Sendable {
         public var description: String
     }
 
-    public static let synopsis = "teamwire-agent [--state <dir>] [--backend <backend>] [--wireguard-go <path>] [--no-mdns] [--ros-participants <n>] [--socket-group <name>] [--log-level <log-level>] [--log-format text|json]"
+    public static let synopsis = "teamwire-agent [--state <dir>] [--backend <backend>] [--wireguard-go <path>] [--no-mdns] [--ros-participants <n>] [--discovery-server-command <cmd>] [--socket-group <name>] [--log-level <log-level>] [--log-format text|json]"
 
     public static let usage = """
         OVERVIEW: Run the node's daemon: owns the WireGuard interfaces and keeps every joined team in sync.
@@ -51,6 +53,12 @@ public struct AgentOptions: Equatable, Sendable {
           --no-mdns               Do not publish members' names and the ROS master on the local avahi-daemon.
           --ros-participants <n>  DDS participants (ROS 2 processes) per member that the generated DDS files let
                                   discovery find. (default: 32)
+          --discovery-server-command <cmd>
+                                  The Fast DDS discovery server this agent runs when its team names this node
+                                  (teamwire team set TEAM --ros-discovery server --discovery-server NAME): a
+                                  program and leading arguments, split at spaces; the agent appends
+                                  -i 0 -l ADDR -p 11811 -x PROFILE. Fast DDS 3: "fastdds discovery".
+                                  (default: fast-discovery-server, found on PATH)
           --socket-group <name>   Members of this group may read the status through agent.sock (0660), when the
                                   group exists; else the socket is root's alone. (default: \(defaultSocketGroup))
           --log-level <log-level> trace, debug, info, notice, warning, error or critical. (default: info)
@@ -105,6 +113,10 @@ public struct AgentOptions: Equatable, Sendable {
                     throw UsageError(description: "--ros-participants must be 1...120 (got \(v))")
                 }
                 options.rosParticipants = n
+            case "--discovery-server-command":
+                let words = try value().split(separator: " ").map(String.init)
+                guard !words.isEmpty else { throw UsageError(description: "--discovery-server-command must not be empty") }
+                options.discoveryServerCommand = words
             case "--log-level":
                 let v = try value()
                 guard let level = Logger.Level(rawValue: v) else { throw UsageError(description: "unknown --log-level '\(v)'") }

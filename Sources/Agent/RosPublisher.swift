@@ -20,8 +20,10 @@ final class RosPublisher: Sendable {
     let avahi: AvahiPublisher?
     let logger: Logger
     let participantsPerHost: Int
+    let discoveryServerCommand: [String]
 
-    init(store: TeamStore, mdns: Bool, participantsPerHost: Int, logger: Logger) {
+    init(store: TeamStore, mdns: Bool, participantsPerHost: Int, logger: Logger, discoveryServerCommand: [String] = DiscoveryServer.defaultCommand) {
+        self.discoveryServerCommand = discoveryServerCommand
         self.store = store
         self.participantsPerHost = participantsPerHost
         self.logger = logger

@@ -32,6 +32,8 @@ actor TeamSession {
     private var hubCounters: PeerCounters?
     let onRemoved: @Sendable (String, String) async -> Void
     let ros: RosPublisher
+    /// The team's Fast DDS discovery server, running while the team names this node for it.
+    let discoveryServer: DiscoveryServer
 
     private(set) var settings: TeamSettings
     private(set) var hub: HubPeer
@@ -85,6 +87,7 @@ actor TeamSession {
         lastContact = store.contact(enrolment.team) ?? enrolment.enrolledAt
         savedContact = lastContact
         doorbell = TrafficDoorbell(interface: enrolment.interfaceName)
+        discoveryServer = DiscoveryServer(command: ros.discoveryServerCommand, directory: store.dir(enrolment.team), logger: l)
         let now = Self.now()
         let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
         for m in map.applied(to: []) where m.publicKey != enrolment.node.publicKey {
@@ -122,6 +125,7 @@ actor TeamSession {
         sleeper?.cancel()
         tasks = []
         doorbell.disarm()
+        discoveryServer.stop()
         if tearDown { TeamInterface.tearDown(interfaceName) }
     }
 
@@ -263,10 +267,17 @@ actor TeamSession {
     /// process started from the files finds its peers reachable.
     private func publishRos() {
         let everyone = (Array(members.values) + [enrolment.node]).map { RosMember(name: $0.name, address: $0.address, role: $0.role) }
-        ros.update(RosContext(team: team, selfName: enrolment.node.name, selfAddress: enrolment.node.address, members: everyone,
-                              rosMaster: settings.rosMaster, rosDomainID: settings.rosDomainID, interfaceName: interfaceName,
-                              mtu: Int(TeamInterface.mtu), directory: store.rosDir(team), participantsPerHost: ros.participantsPerHost,
-                              selfRole: enrolment.node.role))
+        let context = RosContext(team: team, selfName: enrolment.node.name, selfAddress: enrolment.node.address, members: everyone,
+                                 rosMaster: settings.rosMaster, rosDomainID: settings.rosDomainID, interfaceName: interfaceName,
+                                 mtu: Int(TeamInterface.mtu), directory: store.rosDir(team), participantsPerHost: ros.participantsPerHost,
+                                 selfRole: enrolment.node.role, rosDiscovery: settings.rosDiscovery, discoveryServer: settings.discoveryServer,
+                                 rmwImplementation: settings.rmwImplementation)
+        ros.update(context)
+        // After the files: the server reads its profile from them.
+        if !stopped {
+            discoveryServer.follow(FastDDSDiscovery.runsServer(context)
+                ? DiscoveryServer.Want(address: enrolment.node.address, profile: context.path(FastDDSDiscovery.serverFileName)) : nil)
+        }
     }
 
     /// The map as a full update, for the cache.
@@ -512,7 +523,8 @@ actor TeamSession {
         }
         return TeamStatus(team: team, name: enrolment.node.name, address: enrolment.node.address, prefix: settings.prefix, interface: interfaceName,
                           backend: reconciler.device.kind.rawValue, listenPort: listenPort, mode: settings.mode, revision: revision,
-                          coordinatorContact: lastContact, coordinatorError: coordinatorError, hub: hubStatus, members: rows)
+                          coordinatorContact: lastContact, coordinatorError: coordinatorError, hub: hubStatus, members: rows,
+                          discoveryServer: discoveryServer.status)
     }
 
     /// Tells the coordinator this node leaves (best effort, short).

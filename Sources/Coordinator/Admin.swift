@@ -19,6 +19,9 @@ extension Registry {
         if let d = req.rosDomainID, !TeamSettings.rosDomainIDs.contains(d) {
             return .failure(APIError(.invalidArgument, "ROS domain id \(d) is outside \(TeamSettings.rosDomainIDs.lowerBound)...\(TeamSettings.rosDomainIDs.upperBound)"))
         }
+        if let r = req.rmwImplementation, let problem = RmwName.problem(r) {
+            return .failure(APIError(.invalidArgument, "RMW implementation '\(r.prefix(64))' \(problem)"))
+        }
         let now = clock()
         let result = await write { db -> Result<TeamRow, APIError> in
             let existing = try Row.fetchAll(db, sql: "SELECT name, prefix, ros_domain_id FROM team").map { r in
@@ -41,12 +44,13 @@ extension Registry {
             }
             let used = Set(existing.map(\.domain))
             let domain = req.rosDomainID ?? (1...TeamSettings.rosDomainIDs.upperBound).first { !used.contains($0) } ?? 1
-            let settings = TeamSettings(name: req.name, prefix: prefix, mode: req.mode ?? .auto, rosDomainID: domain)
-            try db.execute(sql: "INSERT INTO team (name, prefix, mode, ros_domain_id, revision, settings_revision, created_at) VALUES (?, ?, ?, ?, 1, 1, ?)",
-                           arguments: [settings.name, prefix.description, settings.mode.rawValue, domain, now])
+            let settings = TeamSettings(name: req.name, prefix: prefix, mode: req.mode ?? .auto, rosDomainID: domain,
+                                        rosDiscovery: req.rosDiscovery ?? .peers, rmwImplementation: req.rmwImplementation)
+            try db.execute(sql: "INSERT INTO team (name, prefix, mode, ros_domain_id, ros_discovery, rmw_implementation, revision, settings_revision, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?)",
+                           arguments: [settings.name, prefix.description, settings.mode.rawValue, domain, settings.rosDiscovery.rawValue, settings.rmwImplementation, now])
             let id = db.lastInsertedRowID
             try db.appendAudit(time: now, actor: actor, team: settings.name, action: "team.create", subject: settings.name, outcome: "ok",
-                               detail: "prefix \(prefix), mode \(settings.mode.rawValue), ROS domain \(domain)")
+                               detail: "prefix \(prefix), mode \(settings.mode.rawValue), ROS domain \(domain), ROS discovery \(settings.rosDiscovery.rawValue), RMW \(settings.rmwImplementation ?? "unset")")
             let row = try TeamRow(row: try Row.fetchOne(db, sql: "SELECT * FROM team WHERE id = ?", arguments: [id])!)
             db.afterNextTransaction { _ in
                 self.state.withLock { $0.addTeam(row, hubKey: self.identity.publicKey, hubEndpoints: self.identity.hubEndpoints) }
@@ -56,7 +60,8 @@ extension Registry {
         }
         return result.flatMap { $0 }.map { row in
             TeamInfo(name: row.settings.name, prefix: row.settings.prefix, mode: row.settings.mode, rosDomainID: row.settings.rosDomainID,
-                     rosMaster: nil, hubAddress: AddressAllocator.hubAddress(in: row.settings.prefix), members: 0, revision: row.revision, createdAt: row.createdAt)
+                     rosMaster: nil, hubAddress: AddressAllocator.hubAddress(in: row.settings.prefix), members: 0, revision: row.revision, createdAt: row.createdAt,
+                     rosDiscovery: row.settings.rosDiscovery, rmwImplementation: row.settings.rmwImplementation)
         }
     }
 
@@ -81,7 +86,8 @@ extension Registry {
             s.teams.values.map { t in
                 let st = t.map.settings
                 return TeamInfo(name: st.name, prefix: st.prefix, mode: st.mode, rosDomainID: st.rosDomainID, rosMaster: st.rosMaster,
-                                hubAddress: t.map.hub.address, members: t.map.count, revision: t.map.revision, createdAt: t.createdAt)
+                                hubAddress: t.map.hub.address, members: t.map.count, revision: t.map.revision, createdAt: t.createdAt,
+                                rosDiscovery: st.rosDiscovery, discoveryServer: st.discoveryServer, rmwImplementation: st.rmwImplementation)
             }.sorted { $0.name < $1.name }
         }
     }

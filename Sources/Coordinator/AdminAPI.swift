@@ -10,7 +10,7 @@ import TeamwireCore
 ///   GET    /v1/teams/:team/tokens          POST /v1/teams/:team/tokens
 ///   DELETE /v1/tokens/:id
 ///   GET    /v1/nodes[?team=T]              DELETE /v1/teams/:team/nodes/:name
-///   PUT    /v1/teams/:team/ros-master
+///   PUT    /v1/teams/:team/ros-master      PUT /v1/teams/:team/settings
 ///   GET    /v1/audit[?team=T&limit=N]
 ///   GET    /v1/info                        GET /v1/stats
 enum AdminAPI {
@@ -46,6 +46,10 @@ enum AdminAPI {
         router.put("/v1/teams/:team/ros-master") { req, ctx in
             let team = ctx.parameters.get("team") ?? ""
             return await respond(req, SetRosMasterRequest.self) { body in await registry.setRosMaster(team: team, name: body.name, actor: actor(req)) }
+        }
+        router.put("/v1/teams/:team/settings") { req, ctx in
+            let team = ctx.parameters.get("team") ?? ""
+            return await respond(req, SetTeamSettingsRequest.self) { body in await registry.setTeamSettings(team: team, body, actor: actor(req)) }
         }
         router.get("/v1/audit") { req, _ in
             let q = req.uri.queryParameters

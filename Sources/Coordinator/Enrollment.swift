@@ -84,6 +84,7 @@ extension Registry {
         var member: Member
         let nodeID: Int64
         var renamedMaster = false
+        var renamedServer = false
         if existingTeam == tid, let old = state.withLock({ $0.teams[tid]!.map.entry(key) }) {
             // The same key enrolling again keeps its address.
             member = old.member
@@ -100,6 +101,11 @@ extension Registry {
                 // The ROS master designation follows the node across a rename.
                 try db.execute(sql: "UPDATE team SET ros_master = ?, settings_revision = ? WHERE id = ?", arguments: [req.name, Int64(rev), tid])
                 renamedMaster = true
+            }
+            if old.member.name != req.name, team.discoveryServer == old.member.name {
+                // So does the discovery server designation.
+                try db.execute(sql: "UPDATE team SET discovery_server = ?, settings_revision = ? WHERE id = ?", arguments: [req.name, Int64(rev), tid])
+                renamedServer = true
             }
         } else {
             guard let address = candidate else {
@@ -118,6 +124,7 @@ extension Registry {
                            detail: "address \(member.address), key \(key.base64Key), role \(member.role.rawValue)\(kind)")
         let final = member
         let masterRenamed = renamedMaster
+        let serverRenamed = renamedServer
         db.afterNextTransaction { _ in
             let woken = self.state.withLock { s -> [CheckedContinuation<Void, Never>] in
                 s.teamOfKey[key] = tid
@@ -125,9 +132,10 @@ extension Registry {
                 return s.withTeam(tid) { t in
                 t.allocator.reserve(final.address)
                 t.map.upsert(final, at: rev)
-                if masterRenamed {
+                if masterRenamed || serverRenamed {
                     var settings = t.map.settings
-                    settings.rosMaster = final.name
+                    if masterRenamed { settings.rosMaster = final.name }
+                    if serverRenamed { settings.discoveryServer = final.name }
                     t.map.updateSettings(settings, at: rev)
                 }
                 t.nodeIDs[key] = nodeID

@@ -21,9 +21,9 @@ extension Registry {
     func removeNode(team tid: Int64, key: PublicKey, actor: String, action: String, reason: String) async -> Result<NodeInfo, APIError> {
         let now = clock()
         let result = await write { db -> Result<NodeInfo, APIError> in
-            guard let (entry, teamName, wasMaster, info) = self.state.withLock({ s -> (TeamMapState.Entry, String, Bool, NodeInfo)? in
+            guard let (entry, teamName, wasMaster, wasServer, info) = self.state.withLock({ s -> (TeamMapState.Entry, String, Bool, Bool, NodeInfo)? in
                 guard let t = s.teams[tid], let e = t.map.entry(key) else { return nil }
-                return (e, t.map.settings.name, t.map.settings.rosMaster == e.member.name, s.nodeInfo(t, e))
+                return (e, t.map.settings.name, t.map.settings.rosMaster == e.member.name, t.map.settings.discoveryServer == e.member.name, s.nodeInfo(t, e))
             }) else {
                 return .failure(APIError(.nodeNotFound, "that node is not (or no longer) a member"))
             }
@@ -34,6 +34,9 @@ extension Registry {
             if wasMaster {
                 try db.execute(sql: "UPDATE team SET ros_master = NULL, settings_revision = ? WHERE id = ?", arguments: [Int64(rev), tid])
             }
+            if wasServer {
+                try db.execute(sql: "UPDATE team SET discovery_server = NULL, settings_revision = ? WHERE id = ?", arguments: [Int64(rev), tid])
+            }
             try db.appendAudit(time: now, actor: actor, team: teamName, action: action, subject: entry.member.name, outcome: "ok",
                                detail: "address \(entry.member.address) freed, key \(key.base64Key)")
             db.afterNextTransaction { _ in
@@ -43,9 +46,10 @@ extension Registry {
                     s.lastSeen[key] = nil
                     return s.withTeam(tid) { t in
                         t.map.remove(key, at: rev)
-                        if wasMaster {
+                        if wasMaster || wasServer {
                             var settings = t.map.settings
-                            settings.rosMaster = nil
+                            if wasMaster { settings.rosMaster = nil }
+                            if wasServer { settings.discoveryServer = nil }
                             t.map.updateSettings(settings, at: rev)
                         }
                         t.allocator.release(entry.member.address)

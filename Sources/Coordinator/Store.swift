@@ -91,6 +91,14 @@ public final class Store: Sendable {
                 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
                 """)
         }
+        // Issue 17: the team's ROS 2 discovery (peers or server), its server member and RMW choice.
+        m.registerMigration("team-ros-discovery") { db in
+            try db.execute(sql: """
+                ALTER TABLE team ADD COLUMN ros_discovery TEXT NOT NULL DEFAULT 'peers';
+                ALTER TABLE team ADD COLUMN discovery_server TEXT;
+                ALTER TABLE team ADD COLUMN rmw_implementation TEXT;
+                """)
+        }
         return m
     }
 }
@@ -109,11 +117,13 @@ struct TeamRow: Sendable {
         // Only what the admin API makes: a prefix outside /16.../30 would break address
         // arithmetic (a /32 at 255.255.255.255 has no hub address), a negative revision UInt64.
         guard let prefix = IPv4Prefix(row["prefix"] as String), Registry.teamPrefixLengths.contains(prefix.length),
-              let mode = PathMode(rawValue: row["mode"]),
+              let mode = PathMode(rawValue: row["mode"]), let discovery = RosDiscovery(rawValue: row["ros_discovery"]),
+              (row["rmw_implementation"] as String?).map({ RmwName.problem($0) == nil }) ?? true,
               let revision = UInt64(exactly: row["revision"] as Int64), let settingsRevision = UInt64(exactly: row["settings_revision"] as Int64) else {
             throw DatabaseError(message: "corrupt team row \(row["name"] as String)")
         }
-        settings = TeamSettings(name: row["name"], prefix: prefix, mode: mode, rosDomainID: row["ros_domain_id"], rosMaster: row["ros_master"])
+        settings = TeamSettings(name: row["name"], prefix: prefix, mode: mode, rosDomainID: row["ros_domain_id"], rosMaster: row["ros_master"],
+                                rosDiscovery: discovery, discoveryServer: row["discovery_server"], rmwImplementation: row["rmw_implementation"])
         self.revision = revision
         self.settingsRevision = settingsRevision
         createdAt = row["created_at"]

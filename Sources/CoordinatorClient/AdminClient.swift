@@ -35,6 +35,9 @@ public struct AdminClient: Sendable {
     public func setRosMaster(team: String, name: String) async throws(ClientError) -> TeamInfo {
         try await send(.PUT, "/v1/teams/\(escape(team))/ros-master", body: SetRosMasterRequest(name: name))
     }
+    public func setTeamSettings(team: String, _ r: SetTeamSettingsRequest) async throws(ClientError) -> TeamInfo {
+        try await send(.PUT, "/v1/teams/\(escape(team))/settings", body: r)
+    }
     public func audit(team: String?, limit: Int = 1000) async throws(ClientError) -> [AuditEvent] {
         try await send(.GET, "/v1/audit?limit=\(limit)" + (team.map { "&team=\(escape($0))" } ?? ""))
     }

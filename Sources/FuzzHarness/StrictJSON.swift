@@ -9,6 +9,7 @@ extension FuzzHarness {
         strict(bytes, CreateTeamRequest.self)
         strict(bytes, CreateTokenRequest.self)
         strict(bytes, SetRosMasterRequest.self)
+        strict(bytes, SetTeamSettingsRequest.self)
         strict(bytes, EnrollRequest.self)
         strict(bytes, MapRequest.self)
         strict(bytes, ReportRequest.self)

@@ -47,7 +47,7 @@ public enum FastDDSProfile {
                     <locator><udpv4><address>\(me)</address></udpv4></locator>
                   </metatrafficUnicastLocatorList>
                   <!-- every member, this one too, so that local processes find each other without multicast -->
-                  <initialPeersList>
+        \(FastDDSDiscovery.profileNote(c))          <initialPeersList>
 
         """
         for m in c.peers {

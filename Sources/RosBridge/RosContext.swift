@@ -36,10 +36,17 @@ public struct RosContext: Sendable, Equatable {
     /// How many DDS participants (ROS 2 processes) one member may run: the participant-index
     /// range CycloneDDS and Fast DDS probe on every peer.
     public var participantsPerHost: Int
+    /// The team's ROS 2 discovery, its discovery server member (a name) and its RMW choice.
+    public var rosDiscovery: RosDiscovery
+    public var discoveryServer: String?
+    public var rmwImplementation: String?
 
     public init(team: String, selfName: String, selfAddress: IPv4Address, members: [RosMember], rosMaster: String?,
                 rosDomainID: Int, interfaceName: String, mtu: Int, directory: String, participantsPerHost: Int = 32,
-                selfRole: Role = .robot) {
+                selfRole: Role = .robot, rosDiscovery: RosDiscovery = .peers, discoveryServer: String? = nil, rmwImplementation: String? = nil) {
+        self.rosDiscovery = rosDiscovery
+        self.discoveryServer = discoveryServer
+        self.rmwImplementation = rmwImplementation
         self.team = team
         self.selfName = selfName
         self.selfAddress = selfAddress

@@ -25,7 +25,7 @@ public enum RosEnvironment {
         }.joined(separator: "\n") + "\n"
     }
 
-    private enum Line {
+    enum Line {
         case comment(String)
         case export(String, String)
         /// A variable this file has no value for: a shell that sourced an earlier version (or a
@@ -67,8 +67,8 @@ public enum RosEnvironment {
         // second, and its rmw logs a deprecation warning for the first at every start.
         out.append(.export("FASTRTPS_DEFAULT_PROFILES_FILE", c.path(FastDDSProfile.fileName)))
         out.append(.export("FASTDDS_DEFAULT_PROFILES_FILE", c.path(FastDDSProfile.fileName)))
-        // rmw_zenoh takes plain paths. RMW_IMPLEMENTATION stays the user's choice: the team has
-        // no middleware setting (yet), and forcing one would break the DDS users.
+        out += discoveryLines(c) + rmwLines(c)
+        // rmw_zenoh takes plain paths.
         if ZenohConfig.runsRouter(c) {
             out.append(.export("ZENOH_ROUTER_CONFIG_URI", c.path(ZenohConfig.routerFileName)))
         } else {

@@ -6,7 +6,7 @@ public enum RosOutputs {
             RenderedFile(name: CycloneDDSConfig.fileName, contents: CycloneDDSConfig.render(c)),
             RenderedFile(name: FastDDSProfile.fileName, contents: FastDDSProfile.render(c)),
             RenderedFile(name: HostsFile.fileName, contents: HostsFile.render(c)),
-        ] + zenoh(c)
+        ] + zenoh(c) + FastDDSDiscovery.files(c)
     }
 
     /// A laptop runs no Zenoh router, so it gets no router file.

@@ -6,12 +6,17 @@ public struct CreateTeamRequest: Codable, Sendable, Equatable {
     public var prefix: IPv4Prefix?
     public var mode: PathMode?
     public var rosDomainID: Int?
+    public var rosDiscovery: RosDiscovery?
+    public var rmwImplementation: String?
 
-    public init(name: String, prefix: IPv4Prefix? = nil, mode: PathMode? = nil, rosDomainID: Int? = nil) {
+    public init(name: String, prefix: IPv4Prefix? = nil, mode: PathMode? = nil, rosDomainID: Int? = nil,
+                rosDiscovery: RosDiscovery? = nil, rmwImplementation: String? = nil) {
         self.name = name
         self.prefix = prefix
         self.mode = mode
         self.rosDomainID = rosDomainID
+        self.rosDiscovery = rosDiscovery
+        self.rmwImplementation = rmwImplementation
     }
 }
 
@@ -25,8 +30,16 @@ public struct TeamInfo: Codable, Sendable, Equatable {
     public var members: Int
     public var revision: UInt64
     public var createdAt: Int64
+    /// The team's ROS 2 settings (nil from a coordinator older than them: peers, no RMW choice).
+    public var rosDiscovery: RosDiscovery?
+    public var discoveryServer: String?
+    public var rmwImplementation: String?
 
-    public init(name: String, prefix: IPv4Prefix, mode: PathMode, rosDomainID: Int, rosMaster: String? = nil, hubAddress: IPv4Address, members: Int, revision: UInt64, createdAt: Int64) {
+    public init(name: String, prefix: IPv4Prefix, mode: PathMode, rosDomainID: Int, rosMaster: String? = nil, hubAddress: IPv4Address, members: Int, revision: UInt64, createdAt: Int64,
+                rosDiscovery: RosDiscovery? = nil, discoveryServer: String? = nil, rmwImplementation: String? = nil) {
+        self.rosDiscovery = rosDiscovery
+        self.discoveryServer = discoveryServer
+        self.rmwImplementation = rmwImplementation
         self.name = name
         self.prefix = prefix
         self.mode = mode
@@ -127,13 +140,28 @@ public struct SetRosMasterRequest: Codable, Sendable, Equatable {
     public init(name: String) { self.name = name }
 }
 
+/// `PUT /v1/teams/:team/settings`: the fields given change, the others stay.
+public struct SetTeamSettingsRequest: Codable, Sendable, Equatable {
+    public var rosDiscovery: RosDiscovery?
+    /// A member's name.
+    public var discoveryServer: String?
+    /// An RMW implementation name, or "none" to leave it to each user again.
+    public var rmwImplementation: String?
+
+    public init(rosDiscovery: RosDiscovery? = nil, discoveryServer: String? = nil, rmwImplementation: String? = nil) {
+        self.rosDiscovery = rosDiscovery
+        self.discoveryServer = discoveryServer
+        self.rmwImplementation = rmwImplementation
+    }
+}
+
 public struct AuditEvent: Codable, Sendable, Equatable {
     public var id: Int64
     public var time: Int64
     /// Who acted: "admin:USER", "node:NAME", or "token:ID" for an enrolment attempt.
     public var actor: String
     public var team: String?
-    /// e.g. team.create, token.create, token.revoke, node.enroll, node.remove, node.leave, team.ros-master
+    /// e.g. team.create, token.create, token.revoke, node.enroll, node.remove, node.leave, team.ros-master, team.settings
     public var action: String
     public var subject: String?
     /// "ok" or the error code of a refusal.

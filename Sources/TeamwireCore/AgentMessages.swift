@@ -71,9 +71,13 @@ public struct TeamStatus: Codable, Sendable, Equatable {
     public var coordinatorError: String?
     public var hub: PeerStatus
     public var members: [MemberStatus]
+    /// The Fast DDS discovery server this node's agent runs for the team, if it is the designated one.
+    public var discoveryServer: DiscoveryServerStatus?
 
     public init(team: String, name: String, address: IPv4Address, prefix: IPv4Prefix, interface: String, backend: String, listenPort: UInt16,
-                mode: PathMode, revision: UInt64, coordinatorContact: Int64?, coordinatorError: String?, hub: PeerStatus, members: [MemberStatus]) {
+                mode: PathMode, revision: UInt64, coordinatorContact: Int64?, coordinatorError: String?, hub: PeerStatus, members: [MemberStatus],
+                discoveryServer: DiscoveryServerStatus? = nil) {
+        self.discoveryServer = discoveryServer
         self.team = team
         self.name = name
         self.address = address
@@ -135,4 +139,25 @@ public func teamInterfaceName(_ team: String) -> String {
     for b in team.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
     let hex = String(h & 0xFFFF, radix: 16)
     return "tw-" + team.prefix(7) + "-" + String(repeating: "0", count: 4 - hex.count) + hex
+}
+
+/// The discovery server process the agent supervises for a team.
+public struct DiscoveryServerStatus: Codable, Sendable, Equatable {
+    /// `running`, or `failed` (it exited or could not start; restarted after a pause).
+    public var state: String
+    /// Where clients reach it: the overlay address and port.
+    public var locator: String
+    public var pid: Int32?
+    /// How many times it was restarted after exiting.
+    public var restarts: Int
+    /// Why it is not running, when it is not.
+    public var error: String?
+
+    public init(state: String, locator: String, pid: Int32? = nil, restarts: Int = 0, error: String? = nil) {
+        self.state = state
+        self.locator = locator
+        self.pid = pid
+        self.restarts = restarts
+        self.error = error
+    }
 }

@@ -21,13 +21,37 @@ public struct TeamSettings: Codable, Sendable, Equatable {
     public var rosDomainID: Int
     /// Name of the member that runs the ROS 1 master, if one was designated.
     public var rosMaster: String?
+    /// How ROS 2 (Fast DDS) participants discover each other: unicast peers, or the team's discovery server.
+    public var rosDiscovery: RosDiscovery
+    /// Name of the member whose agent runs the Fast DDS discovery server, if one was designated.
+    public var discoveryServer: String?
+    /// RMW_IMPLEMENTATION for every member, if the team chose one (else each user's own choice).
+    public var rmwImplementation: String?
 
-    public init(name: String, prefix: IPv4Prefix, mode: PathMode, rosDomainID: Int, rosMaster: String? = nil) {
+    public init(name: String, prefix: IPv4Prefix, mode: PathMode, rosDomainID: Int, rosMaster: String? = nil,
+                rosDiscovery: RosDiscovery = .peers, discoveryServer: String? = nil, rmwImplementation: String? = nil) {
         self.name = name
         self.prefix = prefix
         self.mode = mode
         self.rosDomainID = rosDomainID
         self.rosMaster = rosMaster
+        self.rosDiscovery = rosDiscovery
+        self.discoveryServer = discoveryServer
+        self.rmwImplementation = rmwImplementation
+    }
+
+    /// Maps cached by older agents, and sent by older coordinators, lack the ROS 2 settings: they
+    /// mean peers and no middleware choice. An unknown discovery mode (a newer coordinator) too.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        prefix = try c.decode(IPv4Prefix.self, forKey: .prefix)
+        mode = try c.decode(PathMode.self, forKey: .mode)
+        rosDomainID = try c.decode(Int.self, forKey: .rosDomainID)
+        rosMaster = try c.decodeIfPresent(String.self, forKey: .rosMaster)
+        rosDiscovery = (try? c.decodeIfPresent(String.self, forKey: .rosDiscovery)).flatMap { $0.flatMap(RosDiscovery.init) } ?? .peers
+        discoveryServer = try c.decodeIfPresent(String.self, forKey: .discoveryServer)
+        rmwImplementation = try c.decodeIfPresent(String.self, forKey: .rmwImplementation)
     }
 
     /// ROS 2 domain ids that are safe on Linux for any participant count (0-101); 0 is what

@@ -77,7 +77,8 @@ enum AgentDaemon {
         defer { close(lock) }
         do {
             agent = try Agent(config: AgentConfig(stateDirectory: state, backend: options.backend, wireguardGo: options.wireguardGo,
-                                                 mdns: options.mdns, rosParticipants: options.rosParticipants), logger: logger) { why in
+                                                 mdns: options.mdns, rosParticipants: options.rosParticipants,
+                                                 discoveryServerCommand: options.discoveryServerCommand), logger: logger) { why in
                 stop.yield(why)
             }
         } catch {

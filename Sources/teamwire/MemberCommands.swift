@@ -182,6 +182,10 @@ struct StatusCommand: AsyncParsableCommand {
                 print("coordinator: last answer \(Output.ago(t.coordinatorContact))")
             }
             print("members reachable: \(t.reachableCount)/\(t.members.count)")
+            if let d = t.discoveryServer {
+                print("discovery server: \(d.state) on \(d.locator)" + (d.pid.map { ", pid \($0)" } ?? "") + (d.restarts > 0 ? ", \(d.restarts) restart(s)" : "")
+                      + (d.error.map { " (\($0))" } ?? ""))
+            }
             var rows = [["(hub)", "-", "-", t.hub.endpoint?.description ?? "-", Output.ago(t.hub.latestHandshake),
                          Self.bytes(t.hub.rxBytes), Self.bytes(t.hub.txBytes)]]
             for m in t.members {
