@@ -19,6 +19,8 @@ struct RosEnvironmentTests {
             export CYCLONEDDS_URI=file:///var/lib/teamwire/ros/alpha/cyclonedds.xml
             export FASTRTPS_DEFAULT_PROFILES_FILE=/var/lib/teamwire/ros/alpha/fastdds.xml
             export FASTDDS_DEFAULT_PROFILES_FILE=/var/lib/teamwire/ros/alpha/fastdds.xml
+            unset ROS_DISCOVERY_SERVER
+            # RMW_IMPLEMENTATION is left as it is: team alpha has not chosen a middleware
             export ZENOH_ROUTER_CONFIG_URI=/var/lib/teamwire/ros/alpha/zenoh-router.json5
             export ZENOH_SESSION_CONFIG_URI=/var/lib/teamwire/ros/alpha/zenoh-session.json5
 
@@ -54,7 +56,7 @@ struct RosEnvironmentTests {
         #expect(lines(text)[4] == "# no ROS master is designated for team alpha: teamwire node set-ros-master alpha NAME")
         // A shell that sourced the file while there was a master must not keep the stale one.
         #expect(lines(text)[5] == "unset ROS_MASTER_URI")
-        #expect(try RosEnvironment.unsetNames(text) == ["ROS_MASTER_URI"])
+        #expect(try RosEnvironment.unsetNames(text) == ["ROS_MASTER_URI", "ROS_DISCOVERY_SERVER"])
         #expect(RosEnvironment.variables(alpha(master: master)).count == 10)
     }
 
