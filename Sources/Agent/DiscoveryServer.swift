@@ -113,6 +113,7 @@ final class DiscoveryServer: Sendable {
                 logger.info("discovery server started", metadata: ["pid": "\(pid)", "locator": "\(Self.locator(want))", "command": "\(argv.joined(separator: " "))"])
                 let since = ContinuousClock.now
                 guard let status = await waitForExit(pid) else { return }  // stopped on purpose
+                killpg(pid, SIGKILL)  // whatever it had started (a wrapper's child) must not hold the port
                 if ContinuousClock.now - since > .seconds(60) { delay = 1 }  // it had been running fine
                 why = "exited (\(Self.describe(status))): \(Self.logTail(logPath))"
                 logger.warning("discovery server exited; restarting", metadata: ["pid": "\(pid)", "status": "\(Self.describe(status))", "log": "\(Self.logTail(logPath))"])
