@@ -69,12 +69,16 @@ extension CampusTests {
             try await c.until("a listener started after the move hears a talker started after it", timeout: 30) {
                 c.log("laptop", "listener2").contains("heard: after-move")
             }
-            // What keeps working across the move, for the README (reported, not asserted).
+            // Processes started before the move keep what they matched but stay clients of the old
+            // server: they and the new ones never find each other (discovery really goes through
+            // the server; no peer fallback). They must restart to join the new server.
             try await Task.sleep(for: .seconds(25))
             let oldPair = Campus.heard(c.log("laptop", "listener")) - before
             let oldHearsNew = c.log("laptop", "listener").contains("heard: after-move")
             let newHearsOld = c.log("laptop", "listener2").contains("heard: via-robot1")
             print("discovery server moved: the old pair exchanged \(oldPair) more messages in the 25+ s after; old listener hears the new talker: \(oldHearsNew); new listener hears the old talker: \(newHearsOld)")
+            #expect(oldPair > 10, "the pair matched before the move stopped exchanging")
+            #expect(!oldHearsNew && !newHearsOld, "processes on different servers found each other")
 
             // The agent stops: its server stops with it (no orphan); it comes back with the agent.
             try c.stop("robot2", "agent")
