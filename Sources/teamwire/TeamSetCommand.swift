@@ -9,22 +9,13 @@ extension TeamCommand {
             commandName: "set",
             abstract: "Change a team's ROS 2 settings: discovery (peers or a Fast DDS discovery server) and RMW_IMPLEMENTATION.",
             discussion: """
-                Every member gets the change within a second (its ros.env and DDS files are rewritten;
-                processes started afterwards use it).
+                Every member gets the change within a second: its ros.env and DDS files are rewritten, and processes started afterwards use them.
 
-                --ros-discovery peers (the default): every member lists every other one (ROS_STATIC_PEERS,
-                the CycloneDDS and Fast DDS files). No extra process; fine for small teams. ROS 2 reads at
-                most 32 static peers, and every participant sends discovery to every other one.
+                --ros-discovery peers (the default): every member lists every other one (ROS_STATIC_PEERS, the CycloneDDS and Fast DDS files). No extra process; fine for small teams. ROS 2 reads at most 32 static peers, and every participant sends discovery to every other one.
 
-                --ros-discovery server: Fast DDS participants become clients of one discovery server
-                (ROS_DISCOVERY_SERVER), run by the agent of the member named with --discovery-server
-                (`fast-discovery-server` must be installed there). For teams past 32 members, or where
-                discovery traffic floods the radio. Until a server member is named, members stay on peers.
-                CycloneDDS and Zenoh keep their own files. CLI tools that must see the whole graph
-                (ros2 topic list) run with ROS_SUPER_CLIENT=TRUE.
+                --ros-discovery server: Fast DDS participants become clients of one discovery server (ROS_DISCOVERY_SERVER), run by the agent of the member named with --discovery-server (it needs fast-discovery-server, or see teamwire agent --help). For teams past 32 members, or where discovery traffic floods the radio. Until a server member is named, members stay on peers. CycloneDDS and Zenoh keep their own files. CLI tools that must see the whole graph (ros2 topic list) run with ROS_SUPER_CLIENT=TRUE. Processes started before the server moves to another member keep their matches but discover nothing new until restarted.
 
-                --rmw sets RMW_IMPLEMENTATION in every member's ros.env (rmw_fastrtps_cpp,
-                rmw_cyclonedds_cpp, rmw_zenoh_cpp, rmw_connextdds, ...); --rmw none leaves it to each user again.
+                --rmw sets RMW_IMPLEMENTATION in every member's ros.env (rmw_fastrtps_cpp, rmw_cyclonedds_cpp, rmw_zenoh_cpp, rmw_connextdds, ...); --rmw none leaves it to each user again.
                 """
         )
         @OptionGroup var options: AdminOptions
