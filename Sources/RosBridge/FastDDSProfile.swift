@@ -24,7 +24,7 @@ public enum FastDDSProfile {
                 <maxInitialPeersRange>\(c.participantRange)</maxInitialPeersRange>
                 <!-- overlay MTU \(c.mtu): datagrams of at most \(payload) B, so no IP fragmentation (the default, 65500 B, is 47 IP fragments, and one lost loses the sample) -->
                 <maxMessageSize>\(payload)</maxMessageSize>
-                <!-- a 1 MiB sample is about 760 datagrams: room for a few (the kernel grants at most net.core.rmem_max) -->
+                <!-- a 1 MiB sample is about 800 datagrams: room for a few (the kernel grants at most net.core.rmem_max) -->
                 <receiveBufferSize>\(LargeData.receiveBufferSize)</receiveBufferSize>
                 <!-- The overlay only. Loopback too: Fast DDS 3 sends to processes of the same host
                      through it, and without it they never match. -->

@@ -20,7 +20,7 @@ struct FastDDSProfileTests {
                     <maxInitialPeersRange>32</maxInitialPeersRange>
                     <!-- overlay MTU 1420: datagrams of at most 1392 B, so no IP fragmentation (the default, 65500 B, is 47 IP fragments, and one lost loses the sample) -->
                     <maxMessageSize>1392</maxMessageSize>
-                    <!-- a 1 MiB sample is about 760 datagrams: room for a few (the kernel grants at most net.core.rmem_max) -->
+                    <!-- a 1 MiB sample is about 800 datagrams: room for a few (the kernel grants at most net.core.rmem_max) -->
                     <receiveBufferSize>4194304</receiveBufferSize>
                     <!-- The overlay only. Loopback too: Fast DDS 3 sends to processes of the same host
                          through it, and without it they never match. -->
