@@ -81,7 +81,7 @@ extension Campus {
         let program: [String]
         switch (mw, role) {
         case (.cyclonedds, "sub"): program = ["ddsperf", "-D", "\(seconds)", "sub"]
-        case (.cyclonedds, _): program = ["ddsperf", "-D", "20", "-Qminmatch:1", "-Qinitwait:15", "pub", "10Hz", "size", "1MiB"]
+        case (.cyclonedds, _): program = ["ddsperf", "-D", "60", "-Qminmatch:1", "-Qinitwait:15", "pub", "10Hz", "size", "1MiB"]
         case (.fastdds, _): program = [Self.ros2Python, bench + "image.py", role, "10", "\(seconds)", "reliable"]
         case (.zenoh, "router"): program = [Self.zenohPython, bench + "zenoh_bytes.py", "router"]
         case (.zenoh, _): program = [Self.zenohPython, bench + "zenoh_bytes.py", role, "10", "\(seconds)"]
@@ -105,10 +105,16 @@ extension Campus {
         let before = try fragCreates("robot1")
         var sent = 0
         if mw == .cyclonedds {
-            // ddsperf's pub runs until stopped; its sub counts what arrived and what was lost.
+            // ddsperf's pub runs until stopped (its reliable writer as fast as acknowledgements
+            // allow, up to 10 Hz); its sub counts what arrived and what was lost. With the
+            // generated files it runs until 20 samples arrived; the control for a fixed time.
             try spawn("robot1", "pub-" + name, payloadCommand(mw, role: "pub", defaults: defaults))
             try await until("robot1's ddsperf publishes", timeout: 20) { log("robot1", "pub-" + name).contains("/s ") }
-            try await Task.sleep(for: .seconds(Self.payloadSeconds - 1))
+            if defaults {
+                try await Task.sleep(for: .seconds(Self.payloadSeconds - 1))
+            } else {
+                try await until("robot2's ddsperf received 20 samples", timeout: 40) { Self.ddsperfCounts(log("robot2", "sub-" + name)).received >= 20 }
+            }
             try stop("robot1", "pub-" + name, signal: "INT")
         } else {
             let out = try exec("robot1", payloadCommand(mw, role: "pub", defaults: defaults), check: false).out
@@ -119,14 +125,20 @@ extension Campus {
         try stop("robot2", "sub-" + name, signal: mw == .cyclonedds ? "INT" : "KILL")
         let subLog = log("robot2", "sub-" + name)
         if mw == .cyclonedds {
-            // "size 1048576 total 47 lost 0 ...": lost counts the sequence numbers that never came.
-            var received = 0, lost = 0
-            for line in subLog.split(separator: "\n") where line.contains(" size 1048576 total ") {
-                let w = line.split(separator: " ")
-                if let t = w.firstIndex(of: "total"), let v = Int(w[t + 1]), let l = Int(w[t + 3]) { received = v; lost = l }
-            }
-            return (received + lost, received, fragments)
+            let c = Self.ddsperfCounts(subLog)
+            return (c.received + c.lost, c.received, fragments)
         }
         return (sent, subLog.components(separatedBy: "heard: ").count - 1, fragments)
+    }
+
+    /// The last counts of a ddsperf sub: "size 1048576 total 47 lost 0 ...", where lost counts
+    /// the sequence numbers that never came.
+    static func ddsperfCounts(_ log: String) -> (received: Int, lost: Int) {
+        var counts = (received: 0, lost: 0)
+        for line in log.split(separator: "\n") where line.contains(" size 1048576 total ") {
+            let w = line.split(separator: " ")
+            if let t = w.firstIndex(of: "total"), t + 3 < w.count, let v = Int(w[t + 1]), let l = Int(w[t + 3]) { counts = (v, l) }
+        }
+        return counts
     }
 }
