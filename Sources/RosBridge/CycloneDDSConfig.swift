@@ -20,7 +20,7 @@ public enum CycloneDDSConfig {
     /// The sizes for an overlay MTU, the MTU taken within 576 (the IPv4 minimum every host
     /// accepts) and 65535.
     public static func sizes(mtu: Int) -> Sizes {
-        let payload = min(max(mtu, 576), 65535) - 28
+        let payload = LargeData.udpPayload(mtu: mtu)
         return Sizes(maxMessageSize: payload, fragmentSize: payload - 128)
     }
 
@@ -42,6 +42,10 @@ public enum CycloneDDSConfig {
               <MaxRexmitMessageSize>\(s.maxMessageSize)B</MaxRexmitMessageSize>
               <FragmentSize>\(s.fragmentSize)B</FragmentSize>
             </General>
+            <Internal>
+              <!-- a 1 MiB sample is about 830 datagrams: ask for room for a few (the kernel grants at most net.core.rmem_max; no min, so a robot without that sysctl still starts) -->
+              <SocketReceiveBufferSize max="\(LargeData.receiveBufferSize)B"/>
+            </Internal>
             <Discovery>
               <!-- auto: each process takes a free index, which unicast discovery needs. -->
               <ParticipantIndex>auto</ParticipantIndex>

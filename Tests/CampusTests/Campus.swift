@@ -129,6 +129,9 @@ final class Campus: @unchecked Sendable {
     }
 
     static let repo: String = {
+        // $TEAMWIRE_REPO: a copy of the repository run from outside the path it was built at
+        // (campus-lab cannot pin mount namespaces from inside another private one on new kernels).
+        if let p = ProcessInfo.processInfo.environment["TEAMWIRE_REPO"] { return p }
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path

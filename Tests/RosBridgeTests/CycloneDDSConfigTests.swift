@@ -23,6 +23,10 @@ struct CycloneDDSConfigTests {
                   <MaxRexmitMessageSize>1392B</MaxRexmitMessageSize>
                   <FragmentSize>1264B</FragmentSize>
                 </General>
+                <Internal>
+                  <!-- a 1 MiB sample is about 830 datagrams: ask for room for a few (the kernel grants at most net.core.rmem_max; no min, so a robot without that sysctl still starts) -->
+                  <SocketReceiveBufferSize max="4194304B"/>
+                </Internal>
                 <Discovery>
                   <!-- auto: each process takes a free index, which unicast discovery needs. -->
                   <ParticipantIndex>auto</ParticipantIndex>
@@ -56,6 +60,10 @@ struct CycloneDDSConfigTests {
         #expect(x.text(["Domain", "General", "MaxMessageSize"]) == "\(message)B")
         #expect(x.text(["Domain", "General", "MaxRexmitMessageSize"]) == "\(message)B")
         #expect(x.text(["Domain", "General", "FragmentSize"]) == "\(fragment)B")
+        // The buffer is asked for (max), never required (min): a robot whose kernel grants less still starts.
+        let buffer = try #require(x.all(["Domain", "Internal", "SocketReceiveBufferSize"]).first)
+        #expect(buffer.attr("max") == "4194304B")
+        #expect(buffer.attr("min") == nil)
     }
 
     @Test("at MTU 1500 the fragment size is CycloneDDS's own default")

@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
     std::cout << "use_builtin_transports " << qos.transport().use_builtin_transports << "\n";
     for (const auto& t : qos.transport().user_transports) {
         if (auto u = std::dynamic_pointer_cast<eprosima::fastdds::rtps::UDPv4TransportDescriptor>(t)) {
-            std::cout << "transport udpv4 maxInitialPeersRange=" << u->maxInitialPeersRange;
+            std::cout << "transport udpv4 maxInitialPeersRange=" << u->maxInitialPeersRange
+                      << " maxMessageSize=" << u->maxMessageSize << " receiveBufferSize=" << u->receiveBufferSize;
             for (const auto& w : u->interfaceWhiteList) std::cout << " whitelist=" << w;
             std::cout << "\n";
         } else if (std::dynamic_pointer_cast<eprosima::fastdds::rtps::SharedMemTransportDescriptor>(t)) {

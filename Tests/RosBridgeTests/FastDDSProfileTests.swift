@@ -18,6 +18,10 @@ struct FastDDSProfileTests {
                     <type>UDPv4</type>
                     <!-- the participant ports probed on each peer: up to 32 processes per member (the default is 4) -->
                     <maxInitialPeersRange>32</maxInitialPeersRange>
+                    <!-- overlay MTU 1420: datagrams of at most 1392 B, so no IP fragmentation (the default, 65500 B, is 47 IP fragments, and one lost loses the sample) -->
+                    <maxMessageSize>1392</maxMessageSize>
+                    <!-- a 1 MiB sample is about 800 datagrams: room for a few (the kernel grants at most net.core.rmem_max) -->
+                    <receiveBufferSize>4194304</receiveBufferSize>
                     <!-- The overlay only. Loopback too: Fast DDS 3 sends to processes of the same host
                          through it, and without it they never match. -->
                     <interfaceWhiteList>
@@ -73,6 +77,8 @@ struct FastDDSProfileTests {
         #expect(udp.text(["transport_id"]) == "teamwire_udpv4")
         #expect(udp.text(["type"]) == "UDPv4")
         #expect(udp.text(["maxInitialPeersRange"]) == "50")
+        #expect(udp.text(["maxMessageSize"]) == "1392")
+        #expect(udp.text(["receiveBufferSize"]) == "4194304")
         #expect(udp.all(["interfaceWhiteList", "address"]).map(\.stringValue) == ["100.64.0.2", "127.0.0.1"])
         #expect(shm.text(["transport_id"]) == "teamwire_shm")
         #expect(shm.text(["type"]) == "SHM")
@@ -92,6 +98,12 @@ struct FastDDSProfileTests {
     func range(perHost: Int, expected: String) throws {
         let x = try ParsedXML(FastDDSProfile.render(alpha(participants: perHost)))
         #expect(x.text(["profiles", "transport_descriptors", "transport_descriptor", "maxInitialPeersRange"]) == expected)
+    }
+
+    @Test("datagrams fit the overlay MTU less the IPv4 and UDP headers", arguments: [(1420, "1392"), (1280, "1252"), (1500, "1472"), (9000, "8972"), (100, "548"), (70000, "65507")])
+    func messageSize(mtu: Int, expected: String) throws {
+        let x = try ParsedXML(FastDDSProfile.render(alpha(mtu: mtu)))
+        #expect(x.text(["profiles", "transport_descriptors", "transport_descriptor", "maxMessageSize"]) == expected)
     }
 
     @Test("a single-member team lists itself")

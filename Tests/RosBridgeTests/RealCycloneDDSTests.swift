@@ -36,6 +36,7 @@ struct RealCycloneDDSTests {
                     "config: Domain/General/MaxMessageSize/#text: 1392 B {1}",
                     "config: Domain/General/MaxRexmitMessageSize/#text: 1392 B {1}",
                     "config: Domain/General/FragmentSize/#text: 1264 B {1}",
+                    "config: Domain/Internal/SocketReceiveBufferSize[@max]: 4 MiB {1}",
                     "config: Domain/Discovery/ParticipantIndex/#text: auto {1}",
                     "config: Domain/Discovery/MaxAutoParticipantIndex/#text: 31 {1}",
                     "config: Domain/Discovery/Peers/Peer[@Address]: 100.64.0.2 {1}",

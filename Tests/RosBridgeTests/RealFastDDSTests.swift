@@ -28,7 +28,7 @@ struct RealFastDDSTests {
                 let understood = lines(r.out).filter { !$0.hasPrefix("warning: ") }
                 #expect(understood == [
                     "use_builtin_transports 0",
-                    "transport udpv4 maxInitialPeersRange=32 whitelist=100.64.0.2 whitelist=127.0.0.1",
+                    "transport udpv4 maxInitialPeersRange=32 maxMessageSize=1392 receiveBufferSize=4194304 whitelist=100.64.0.2 whitelist=127.0.0.1",
                     "transport shm",
                     "initial_peer 100.64.0.2:0",
                     "initial_peer 100.64.0.3:0",
