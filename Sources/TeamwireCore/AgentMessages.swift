@@ -71,9 +71,12 @@ public struct TeamStatus: Codable, Sendable, Equatable {
     public var coordinatorError: String?
     public var hub: PeerStatus
     public var members: [MemberStatus]
+    /// The hash of this node's machine id (`MachineID`); nil when it has none.
+    public var machineID: String?
 
     public init(team: String, name: String, address: IPv4Address, prefix: IPv4Prefix, interface: String, backend: String, listenPort: UInt16,
-                mode: PathMode, revision: UInt64, coordinatorContact: Int64?, coordinatorError: String?, hub: PeerStatus, members: [MemberStatus]) {
+                mode: PathMode, revision: UInt64, coordinatorContact: Int64?, coordinatorError: String?, hub: PeerStatus, members: [MemberStatus],
+                machineID: String? = nil) {
         self.team = team
         self.name = name
         self.address = address
@@ -87,6 +90,7 @@ public struct TeamStatus: Codable, Sendable, Equatable {
         self.coordinatorError = coordinatorError
         self.hub = hub
         self.members = members
+        self.machineID = machineID
     }
 
     /// Members this node can reach: directly, or through a hub that answered.
@@ -116,14 +120,17 @@ public struct MemberStatus: Codable, Sendable, Equatable {
     public var path: Path
     public var reachable: Bool
     public var peer: PeerStatus
+    /// The hash of the member's machine id as the coordinator has it (`MachineID`).
+    public var machineID: String?
 
-    public init(name: String, address: IPv4Address, role: Role, path: Path, reachable: Bool, peer: PeerStatus) {
+    public init(name: String, address: IPv4Address, role: Role, path: Path, reachable: Bool, peer: PeerStatus, machineID: String? = nil) {
         self.name = name
         self.address = address
         self.role = role
         self.path = path
         self.reachable = reachable
         self.peer = peer
+        self.machineID = machineID
     }
 }
 

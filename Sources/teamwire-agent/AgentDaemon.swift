@@ -77,7 +77,7 @@ enum AgentDaemon {
         defer { close(lock) }
         do {
             agent = try Agent(config: AgentConfig(stateDirectory: state, backend: options.backend, wireguardGo: options.wireguardGo,
-                                                 mdns: options.mdns, rosParticipants: options.rosParticipants), logger: logger) { why in
+                                                 mdns: options.mdns, rosParticipants: options.rosParticipants, machineIDFile: options.machineIDFile), logger: logger) { why in
                 stop.yield(why)
             }
         } catch {
