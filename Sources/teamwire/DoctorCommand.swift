@@ -4,6 +4,7 @@ import Doctor
 import Foundation
 import RosBridge
 import TeamwireCore
+import WireGuardControl
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -88,8 +89,7 @@ struct DoctorCommand: AsyncParsableCommand {
             input.rosMasterReachable = Self.tcpConnects(host, port: port, timeoutMillis: 1500)
         }
         guard let team = input.team else { return input }
-        input.interfaceUp = Self.interfaceUp(team.interface)
-        input.interfaceMTU = Self.interfaceMTU(team.interface)
+        (input.interfaceUp, input.interfaceMTU) = Self.interfaceState(team.interface)
         if input.interfaceUp == true, let mtu = input.interfaceMTU {
             input.pathMTU = await Self.probePathMTU(client, team: team, mtu: mtu)
         }
@@ -101,14 +101,11 @@ struct DoctorCommand: AsyncParsableCommand {
 
     // MARK: the interface
 
-    static func interfaceUp(_ name: String) -> Bool {
-        guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/flags", encoding: .utf8),
-              let flags = Int(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst(2), radix: 16) else { return false }
-        return flags & Int(IFF_UP) != 0
-    }
-
-    static func interfaceMTU(_ name: String) -> Int? {
-        (try? String(contentsOfFile: "/sys/class/net/\(name)/mtu", encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    /// Whether the interface exists and is up, and its MTU, from rtnetlink (this network
+    /// namespace's view; /sys may show another's).
+    static func interfaceState(_ name: String) -> (up: Bool, mtu: Int?) {
+        guard let d = try? Link.describe(name) else { return (false, nil) }
+        return (d.isUp, Int(d.mtu))
     }
 
     // MARK: path MTU

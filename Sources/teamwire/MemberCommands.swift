@@ -185,7 +185,7 @@ struct StatusCommand: AsyncParsableCommand {
             for group in t.sharedMachineIDs {
                 // Robots cloned from one image: Fast DDS 3 takes them for one host (see `teamwire doctor`).
                 print("warning: \(group.joined(separator: ", ")) share one machine id, so Fast DDS 3 takes them for one host and their ROS 2 nodes never hear each other; "
-                    + "fix on all but one: \(MachineID.fix)")
+                    + "fix: \(MachineID.fix)")
             }
             var rows = [["(hub)", "-", "-", t.hub.endpoint?.description ?? "-", Output.ago(t.hub.latestHandshake),
                          Self.bytes(t.hub.rxBytes), Self.bytes(t.hub.txBytes)]]
