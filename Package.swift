@@ -150,7 +150,7 @@ let package = Package(
         ),
         .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl"]),
         // End-to-end on scripts/campus-lab: runs the built `teamwire` binary in namespaces.
-        .testTarget(name: "CampusTests", dependencies: ["TeamwireCore", "TestSupport"]),
+        .testTarget(name: "CampusTests", dependencies: ["TeamwireCore", "TestSupport", "Doctor"]),
         // Running programs from tests (posix_spawn, output to a file), shared by the lab suites.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RosBridgeTests", dependencies: ["RosBridge", "TeamwireCore", "TestSupport"]),

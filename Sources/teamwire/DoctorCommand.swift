@@ -119,11 +119,18 @@ struct DoctorCommand: AsyncParsableCommand {
                     var search = MTUSearch(full: full)
                     var seq = (n * 64) % 65536
                     while let size = search.next {
-                        seq = (seq + 1) % 65536
-                        let r = try? await client.ping(PingRequest(team: team.team, name: m.name, sequence: seq, timeoutMillis: 1000,
-                                                                   payloadSize: size - MTUSearch.overhead, dontFragment: true))
-                        guard let r else { return nil }
-                        search.record(size, passed: r.rttMicros != nil)
+                        // A size fails only when two probes in a row got no answer: one lost
+                        // packet must not read as a smaller path MTU.
+                        var passed = false
+                        for _ in 0..<2 where !passed {
+                            seq = (seq + 1) % 65536
+                            let r = try? await client.ping(PingRequest(team: team.team, name: m.name, sequence: seq, timeoutMillis: 1000,
+                                                                       payloadSize: size - MTUSearch.overhead, dontFragment: true))
+                            guard let r else { return nil }
+                            passed = r.rttMicros != nil
+                            if r.tooBig == true { break }
+                        }
+                        search.record(size, passed: passed)
                     }
                     return (m.name, search.result)
                 }
