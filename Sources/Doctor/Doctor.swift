@@ -213,7 +213,7 @@ public enum Doctor {
             let names = group.count == 2 ? "\(group[0]) and \(group[1])" : group.dropLast().joined(separator: ", ") + " and " + group.last!
             let us = group.contains(t.name) ? " (this node among them)" : ""
             out.append(Finding("machine-id", .problem,
-                               "\(names) share one /etc/machine-id\(us), as robots cloned from one SD-card image do: Fast DDS 3 takes them for one host and sends to localhost and shared memory, so their ROS 2 nodes never hear each other",
+                               "\(names) share one /etc/machine-id\(us), as robots cloned from one SD-card image do: Fast DDS 3 (ROS 2 Kilted and later) takes them for one host and sends to localhost and shared memory, so their ROS 2 nodes never hear each other",
                                fix: "on all but one of them: sudo rm /etc/machine-id && sudo systemd-machine-id-setup, then restart the agent (sudo systemctl restart teamwire-agent) and the ROS programs"))
         }
         if t.machineID == nil {

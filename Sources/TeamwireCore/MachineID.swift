@@ -4,7 +4,8 @@ import CSodium
 /// treat it as confidential, machine-id(5)), but an application-specific keyed hash of it, as
 /// sd_id128_get_machine_app_specific does: HMAC-SHA256 keyed by the id over a fixed teamwire
 /// label, the first 16 bytes in lowercase hex. Two members with the same hash were cloned from
-/// one image: Fast DDS 3 takes them for one host and sends to localhost and shared memory.
+/// one image: Fast DDS 3 takes them for one host and sends to localhost and shared memory
+/// (checked in the campus lab with the Kilted wheels, Fast DDS 3.2; Jazzy's Fast DDS 2.14 is not affected).
 public enum MachineID {
     /// The label hashed under the machine id: fixed, so a machine always reports the same hash.
     static let label = Array("teamwire machine id v1".utf8)

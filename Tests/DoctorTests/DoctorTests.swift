@@ -283,7 +283,7 @@ struct DoctorTests {
         let f = Self.only(fs, "machine-id")
         #expect(f.map(\.level) == [.problem])
         #expect(f[0].message.hasPrefix("robot1 and robot2 share one /etc/machine-id (this node among them)"))
-        #expect(f[0].message.contains("Fast DDS 3 takes them for one host"))
+        #expect(f[0].message.contains("Fast DDS 3 (ROS 2 Kilted and later) takes them for one host"))
         #expect(f[0].fix?.contains("rm /etc/machine-id && sudo systemd-machine-id-setup") == true && f[0].fix?.contains("restart teamwire-agent") == true)
         #expect(fs.exitStatus == 1)
         // Other members sharing one among themselves; three of them.
