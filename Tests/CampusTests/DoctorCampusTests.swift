@@ -9,7 +9,8 @@ extension CampusTests {
     /// A healthy team: exit 0, every member with its path and a passing full-size DF probe, the
     /// canary answered by every agent. A member whose link carries less than the tunnel needs
     /// (robot2's underlay MTU lowered, oversized frames dropped silently) gets the largest size
-    /// that passes; a shell with the wrong ROS_DOMAIN_ID gets a problem and exit 1.
+    /// that passes; a shell with the wrong ROS_DOMAIN_ID, or a ROS 1 master that does not run,
+    /// gets a problem and exit 1.
     @Test func doctorOnAHealthyTeam() async throws {
         try await Campus.with("dr") { c in
             try await c.join(["robot1", "robot2", "laptop"])
@@ -44,6 +45,16 @@ extension CampusTests {
             let wrong = try doctor("laptop", env: ["ROS_DOMAIN_ID=99"])
             #expect(wrong.status == 1, "\(wrong.out)")
             #expect(wrong.findings.contains { $0.check == "ros.domain" && $0.level == .problem && $0.message.hasPrefix("ROS_DOMAIN_ID is 99 in this shell") }, "\(wrong.out)")
+
+            // A ROS 1 master designated but not running: a problem until roscore answers on 11311.
+            try c.tw("coord", ["node", "set-ros-master", "iris", "robot2"])
+            try await c.until("robot1's env names the master", timeout: 5) { try c.tw("robot1", ["env"]).out.contains("ROS_MASTER_URI=http://100.64.0.3:11311") }
+            let noMaster = try doctor("robot1")
+            #expect(noMaster.status == 1 && noMaster.findings.contains { $0.check == "ros.master" && $0.level == .problem && $0.message.contains("robot2") }, "\(noMaster.out)")
+            try c.spawn("robot2", "roscore", c.rosCommand(["roscore", "-p", "11311"]))
+            try await c.until("doctor on robot1 finds the master answering", timeout: 30) {
+                try doctor("robot1").findings.contains { $0.check == "ros.master" && $0.level == .ok }
+            }
 
             // A DF probe larger than the interface never leaves (ping says so, exit 1).
             let big = try c.tw("robot1", ["ping", "robot2", "-c", "1", "--size", "1393", "--dont-fragment"], check: false)
