@@ -79,14 +79,14 @@ public enum Doctor {
     static let profileVariables = ["CYCLONEDDS_URI", "FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE"]
 
     static func ros(_ i: DoctorInput) -> [Finding] {
-        let teamName = i.team?.team ?? "the team"
+        let teamName = (i.team?.team ?? i.teamName).map { "team \($0)" } ?? "the team"
         guard let team = i.teamEnvironment else {
             return [Finding("ros.env", .problem, "cannot read \(teamName)'s ROS environment \(i.teamEnvironmentPath)" + (i.teamEnvironmentProblem.map { " (\($0))" } ?? ""),
                             fix: "the agent writes it once the team is up: check `teamwire status`, then \(restartAgent)")]
         }
         var out: [Finding] = []
         let env = i.environment
-        let t = i.team?.team ?? "TEAM"
+        let t = i.team?.team ?? i.teamName ?? "TEAM"
         if let uri = team["ROS_MASTER_URI"], let reachable = i.rosMasterReachable {
             let host = masterHost(uri)
             let who = i.team.flatMap { st in
@@ -167,7 +167,7 @@ public enum Doctor {
     }
 
     static func profileFindings(_ v: String, mine: String?, theirs: String, _ i: DoctorInput) -> [Finding] {
-        let t = i.team?.team ?? "TEAM"
+        let t = i.team?.team ?? i.teamName ?? "TEAM"
         guard let mine, !mine.isEmpty else {
             return [Finding("ros.profile", .warning,
                             "\(v) is not set in this shell: \(middleware(v)) here falls back to multicast discovery, which the overlay does not carry",

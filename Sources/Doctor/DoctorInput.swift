@@ -19,6 +19,8 @@ public struct DoctorInput: Sendable {
     /// The team's ros.env: the variables it sets, and the file's path; nil when it could not be read.
     public var teamEnvironment: [String: String]?
     public var teamEnvironmentPath: String
+    /// The team whose ros.env was read (it names the team when the agent could not be asked).
+    public var teamName: String?
     /// Why ros.env could not be read, when it could not.
     public var teamEnvironmentProblem: String?
     /// DDS profile files the caller's variables point at instead of the team's: path -> text (nil: unreadable).

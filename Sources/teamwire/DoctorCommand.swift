@@ -74,6 +74,7 @@ struct DoctorCommand: AsyncParsableCommand {
         do {
             let path = try rosOptions.envFile()
             input.teamEnvironmentPath = path
+            input.teamName = URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
             let text = try String(contentsOfFile: path, encoding: .utf8)
             input.teamEnvironment = Dictionary(try RosEnvironment.parse(text).map { ($0.name, $0.value) }, uniquingKeysWith: { _, b in b })
         } catch {

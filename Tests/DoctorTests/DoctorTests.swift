@@ -69,6 +69,10 @@ struct DoctorTests {
         #expect(!fs.contains { $0.check.hasPrefix("overlay.") && $0.check != "overlay.agent" })
         #expect(fs.contains { $0.check == "ros.env" })
         #expect(fs.exitStatus == 1)
+        // The team is named from its ros.env when the agent cannot be asked.
+        var named = Self.input(team: nil, env: ["PATH": "/usr/bin"])
+        named.teamName = "iris"
+        #expect(Self.only(Doctor.findings(named), "ros.env")[0].fix?.contains("teamwire env --team iris") == true)
     }
 
     @Test func aDownInterfaceIsAProblemAndStopsTheOverlayChecks() {
