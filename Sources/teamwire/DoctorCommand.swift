@@ -111,11 +111,19 @@ struct DoctorCommand: AsyncParsableCommand {
 
     // MARK: path MTU
 
-    /// DF probes to every reachable member at once, each member's sizes in turn (`MTUSearch`).
+    /// DF probes to the reachable members, four at a time (a caller other than root may hold
+    /// 8 agent connections), each member's sizes in turn (`MTUSearch`).
     static func probePathMTU(_ client: AgentClient, team: TeamStatus, mtu: Int) async -> [String: PathMTU] {
         let full = min(mtu, PingRequest.payloadRange.upperBound + MTUSearch.overhead)
         return await withTaskGroup(of: (String, PathMTU)?.self) { group in
+            var out: [String: PathMTU] = [:]
+            var running = 0
             for (n, m) in team.members.enumerated() where m.reachable {
+                if running == 4, let done = await group.next() {
+                    running -= 1
+                    if let (name, p) = done { out[name] = p }
+                }
+                running += 1
                 group.addTask {
                     var search = MTUSearch(full: full)
                     var seq = (n * 64) % 65536
@@ -136,7 +144,6 @@ struct DoctorCommand: AsyncParsableCommand {
                     return (m.name, search.result)
                 }
             }
-            var out: [String: PathMTU] = [:]
             for await case let (name, p)? in group { out[name] = p }
             return out
         }
