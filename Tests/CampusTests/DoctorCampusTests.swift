@@ -6,8 +6,8 @@ import TeamwireCore
 /// `teamwire doctor` on real members: agents, wireguard-go, probes with DF through the tunnel,
 /// the canary, and the machine-id case with the real Fast DDS 3 (rclpy from the Kilted wheels).
 extension CampusTests {
-    /// A healthy team: exit 0, every member with its path and a passing full-size DF probe, the
-    /// canary answered by every agent. A member whose link carries less than the tunnel needs
+    /// A healthy team: exit 0, every member with its path and a passing full-size DF probe (direct,
+    /// and through the hub under client isolation), the canary answered by every agent. A member whose link carries less than the tunnel needs
     /// (robot2's underlay MTU lowered, oversized frames dropped silently) gets the largest size
     /// that passes; a shell with the wrong ROS_DOMAIN_ID, or a ROS 1 master that does not run,
     /// gets a problem and exit 1.
@@ -40,6 +40,17 @@ extension CampusTests {
             // The text form says the same, with the summary line.
             let text = try c.exec("robot2", [Campus.binary, "exec", "--", Campus.binary, "doctor", "--canary"], check: false)
             #expect(text.status == 0 && text.out.contains("0 problems") && text.out.contains("robot1's agent answered the canary"), "\(text.out)")
+
+            // Client isolation: robot1 reaches robot2 only through the hub; full-size probes pass there too.
+            try c.isolation(true)
+            try await c.until("robot1 → robot2 goes via the hub", timeout: 15) {
+                try c.ping("robot1", c.overlay("robot2"), wait: 1) && c.path("robot1", to: "robot2") == .relay
+            }
+            let relayed = try doctor("robot1")
+            #expect(relayed.status == 0, "\(relayed.out)")
+            #expect(relayed.findings.contains { $0.check == "overlay.path" && $0.member == "robot2" && $0.message.contains("via the hub (192.0.2.2:") }, "\(relayed.out)")
+            #expect(relayed.findings.contains { $0.check == "overlay.mtu" && $0.member == "robot2" && $0.level == .ok }, "\(relayed.out)")
+            try c.isolation(false)
 
             // The wrong domain in this shell: a problem, exit 1.
             let wrong = try doctor("laptop", env: ["ROS_DOMAIN_ID=99"])
