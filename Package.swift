@@ -88,6 +88,8 @@ let package = Package(
         // ROS outputs, pure: the ROS env file, CycloneDDS and Fast DDS files and hosts file
         // rendered from the team map, and the mDNS names members are published under.
         .target(name: "RosBridge", dependencies: ["TeamwireCore"]),
+        // `teamwire doctor`'s findings from what it gathered (pure; the command does the I/O).
+        .target(name: "Doctor", dependencies: ["TeamwireCore"]),
         // Publishes members' names and the ROS master on the local avahi-daemon (libavahi-client).
         .target(
             name: "AvahiPublisher",
@@ -96,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "teamwire",
             dependencies: [
-                "TeamwireCore", "Coordinator", "CoordinatorClient", "Agent", "WireGuardControl", "RosBridge", "TeamwireLogging",
+                "TeamwireCore", "Coordinator", "CoordinatorClient", "Agent", "WireGuardControl", "RosBridge", "TeamwireLogging", "Doctor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -128,6 +130,7 @@ let package = Package(
         // Runs inside a VM with the kernel's WireGuard (scripts/test-kernel-wireguard).
         .executableTarget(name: "wg-kernel-check", dependencies: ["WireGuardControl", "TeamwireCore"]),
         .testTarget(name: "TeamwireCoreTests", dependencies: ["TeamwireCore"]),
+        .testTarget(name: "DoctorTests", dependencies: ["Doctor", "TeamwireCore"]),
         .testTarget(name: "TeamwireLoggingTests", dependencies: ["TeamwireLogging", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "CoordinatorTests",
@@ -147,7 +150,7 @@ let package = Package(
         ),
         .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl"]),
         // End-to-end on scripts/campus-lab: runs the built `teamwire` binary in namespaces.
-        .testTarget(name: "CampusTests", dependencies: ["TeamwireCore", "TestSupport"]),
+        .testTarget(name: "CampusTests", dependencies: ["TeamwireCore", "TestSupport", "Doctor"]),
         // Running programs from tests (posix_spawn, output to a file), shared by the lab suites.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RosBridgeTests", dependencies: ["RosBridge", "TeamwireCore", "TestSupport"]),

@@ -19,9 +19,12 @@ public struct AgentConfig: Sendable {
     public var rosParticipants: Int
     /// The Fast DDS discovery server command, when a team names this node to run it.
     public var discoveryServerCommand: [String]
+    /// The file whose hash (`MachineID`) the agent reports: members cloned from one image share it.
+    public var machineIDFile: String
 
     public init(stateDirectory: String = TeamStore.defaultRoot, backend: BackendChoice = .automatic, wireguardGo: String? = nil, policy: PathPolicy = .standard,
-                mdns: Bool = true, rosParticipants: Int = 32, discoveryServerCommand: [String] = ["fast-discovery-server"]) {
+                mdns: Bool = true, rosParticipants: Int = 32, discoveryServerCommand: [String] = ["fast-discovery-server"],
+                machineIDFile: String = "/etc/machine-id") {
         self.discoveryServerCommand = discoveryServerCommand
         self.stateDirectory = stateDirectory
         self.backend = backend
@@ -29,6 +32,7 @@ public struct AgentConfig: Sendable {
         self.policy = policy
         self.mdns = mdns
         self.rosParticipants = rosParticipants
+        self.machineIDFile = machineIDFile
     }
 }
 
@@ -48,6 +52,9 @@ public actor Agent {
     private var portsInFlight: [String: UInt16] = [:]
     /// Called when the coordinator removed this node from its last team: the agent stops.
     private let onLastTeamRemoved: @Sendable (String) -> Void
+    /// The hash of this machine's id, read once at start (a new id takes a restart, as for
+    /// every other program that read it); nil when the file is missing or not an id.
+    let machineID: String?
 
     public init(config: AgentConfig, logger: Logger, onLastTeamRemoved: @escaping @Sendable (String) -> Void) throws {
         self.config = config
@@ -55,6 +62,11 @@ public actor Agent {
         self.logger = logger
         self.onLastTeamRemoved = onLastTeamRemoved
         try store.prepare()
+        let idText = try? String(contentsOfFile: config.machineIDFile, encoding: .utf8)
+        machineID = idText.flatMap(MachineID.hash(fileText:))
+        if machineID == nil {
+            logger.warning("no machine id to report: members cloned from one image cannot be told apart", metadata: ["file": "\(config.machineIDFile)"])
+        }
         ros = RosPublisher(store: store, mdns: config.mdns, participantsPerHost: config.rosParticipants, logger: logger,
                            discoveryServerCommand: config.discoveryServerCommand)
     }
@@ -145,7 +157,8 @@ public actor Agent {
         let client = NodeClient(token: token, privateKey: key)
         logger.info("enrolling", metadata: ["team": "\(token.team)", "name": "\(name)", "coordinator": "\(token.endpoints.map(\.description).joined(separator: ","))"])
         do {
-            return .success(try await client.enroll(token: token, name: name, endpoints: LocalEndpoints.candidates(port: port), listenPort: port, timeout: .seconds(10)))
+            return .success(try await client.enroll(token: token, name: name, endpoints: LocalEndpoints.candidates(port: port), listenPort: port,
+                                                   machineID: machineID, timeout: .seconds(10)))
         } catch {
             if Task.isCancelled {
                 logger.notice("enrolment attempt stopped: `teamwire join` went away", metadata: ["team": "\(token.team)"])
@@ -174,7 +187,7 @@ public actor Agent {
                                                    logDirectory: store.dir(e.team))
             let client = NodeClient(coordinatorKey: e.coordinatorKey, endpoints: e.coordinatorEndpoints, privateKey: key)
             let session = try TeamSession(store: store, enrolment: e, map: map, device: device, client: client, policy: config.policy,
-                                          ros: ros, logger: logger) { [weak self] team, why in
+                                          ros: ros, machineID: machineID, logger: logger) { [weak self] team, why in
                 await self?.removed(team: team, reason: why)
             }
             do { try await session.start() } catch {

@@ -17,6 +17,8 @@ public struct AgentOptions: Equatable, Sendable {
     public var logFormat = LogFormat.text
     /// Members of this group may use agent.sock (read the status) when the group exists.
     public var socketGroup = AgentOptions.defaultSocketGroup
+    /// The machine id whose hash the agent reports (tests give each lab host its own).
+    public var machineIDFile = "/etc/machine-id"
 
     public static let defaultSocketGroup = "teamwire"
 
@@ -33,7 +35,7 @@ public struct AgentOptions: Equatable, Sendable {
         public var description: String
     }
 
-    public static let synopsis = "teamwire-agent [--state <dir>] [--backend <backend>] [--wireguard-go <path>] [--no-mdns] [--ros-participants <n>] [--discovery-server-command <cmd>] [--socket-group <name>] [--log-level <log-level>] [--log-format text|json]"
+    public static let synopsis = "teamwire-agent [--state <dir>] [--backend <backend>] [--wireguard-go <path>] [--no-mdns] [--ros-participants <n>] [--discovery-server-command <cmd>] [--socket-group <name>] [--machine-id-file <path>] [--log-level <log-level>] [--log-format text|json]"
 
     public static let usage = """
         OVERVIEW: Run the node's daemon: owns the WireGuard interfaces and keeps every joined team in sync.
@@ -61,6 +63,9 @@ public struct AgentOptions: Equatable, Sendable {
                                   (default: fast-discovery-server, found on PATH)
           --socket-group <name>   Members of this group may read the status through agent.sock (0660), when the
                                   group exists; else the socket is root's alone. (default: \(defaultSocketGroup))
+          --machine-id-file <path>
+                                  The machine id whose keyed hash is reported to the coordinator (never the id
+                                  itself), so that members cloned from one image are named. (default: /etc/machine-id)
           --log-level <log-level> trace, debug, info, notice, warning, error or critical. (default: info)
           --log-format <format>   text (millisecond times; priority prefixes instead under systemd) or json (one
                                   object per line). (default: text)
@@ -125,6 +130,9 @@ public struct AgentOptions: Equatable, Sendable {
                 let v = try value()
                 guard let format = LogFormat(rawValue: v) else { throw UsageError(description: "--log-format must be text or json (got '\(v)')") }
                 options.logFormat = format
+            case "--machine-id-file":
+                options.machineIDFile = try value()
+                guard !options.machineIDFile.isEmpty else { throw UsageError(description: "--machine-id-file must not be empty") }
             case "--socket-group":
                 options.socketGroup = try value()
                 guard !options.socketGroup.isEmpty else { throw UsageError(description: "--socket-group must not be empty") }

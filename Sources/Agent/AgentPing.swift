@@ -12,12 +12,14 @@ extension Agent {
         case .success(let t): target = t
         case .failure(let e): throw e
         }
-        let (rtt, raw) = try await IcmpEcho.probe(target.address, interface: target.interface, sequence: UInt16(req.sequence),
-                                                  timeout: .milliseconds(req.timeoutMillis))
+        let size = req.payloadSize ?? PingRequest.payloadRange.lowerBound
+        let (rtt, raw, tooBig) = try await IcmpEcho.probe(target.address, interface: target.interface, sequence: UInt16(req.sequence),
+                                                          timeout: .milliseconds(req.timeoutMillis), payloadSize: size, dontFragment: req.dontFragment ?? false)
         logger.debug("ping", metadata: ["team": "\(target.team)", "member": "\(target.name)", "path": "\(target.path.rawValue)",
                                         "rtt": "\(rtt.map { "\($0)" } ?? "none")", "socket": "\(raw ? "raw" : "datagram")"])
         return PingReply(team: target.team, name: target.name, address: target.address, interface: target.interface, sequence: req.sequence,
-                         path: target.path, endpoint: target.endpoint, rttMicros: rtt.map(Self.micros))
+                         path: target.path, endpoint: target.endpoint, rttMicros: rtt.map(Self.micros),
+                         payloadSize: req.payloadSize == nil ? nil : size, tooBig: req.dontFragment == true ? tooBig : nil)
     }
 
     static func micros(_ d: Duration) -> Int64 { d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000 }

@@ -12,21 +12,34 @@ import Glibc
 enum IcmpEcho {
     /// The round trip, or nil when no answer came within `timeout`; whether it took a raw socket.
     /// Blocks a thread of NIO's pool for at most `timeout`, never an event loop.
-    static func probe(_ address: IPv4Address, interface: String, sequence: UInt16, timeout: Duration) async throws -> (rtt: Duration?, raw: Bool) {
-        try await NIOThreadPool.singleton.runIfActive { try probeBlocking(address, interface: interface, sequence: sequence, timeout: timeout) }
+    /// `payloadSize` bytes of ICMP payload (at least the 24-byte tag); with `dontFragment` the
+    /// packet carries DF and the kernel refuses what exceeds the path MTU it knows (`tooBig`).
+    static func probe(_ address: IPv4Address, interface: String, sequence: UInt16, timeout: Duration, payloadSize: Int = 24,
+                      dontFragment: Bool = false) async throws -> (rtt: Duration?, raw: Bool, tooBig: Bool) {
+        try await NIOThreadPool.singleton.runIfActive {
+            try probeBlocking(address, interface: interface, sequence: sequence, timeout: timeout, payloadSize: payloadSize, dontFragment: dontFragment)
+        }
     }
 
     /// The payload carries a random tag, so that an answer to another probe (an earlier one that
     /// came late, another program's) is never taken for this one's.
     static let magic = Array("teamwire".utf8)
 
-    static func probeBlocking(_ address: IPv4Address, interface: String, sequence: UInt16, timeout: Duration) throws -> (rtt: Duration?, raw: Bool) {
+    static func probeBlocking(_ address: IPv4Address, interface: String, sequence: UInt16, timeout: Duration, payloadSize: Int = 24,
+                              dontFragment: Bool = false) throws -> (rtt: Duration?, raw: Bool, tooBig: Bool) {
         let (fd, raw) = try openSocket()
         defer { close(fd) }
         let bound = interface.withCString { setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0, socklen_t(strlen($0) + 1)) }
         guard bound == 0 else { throw AgentError("cannot send through \(interface): \(String(cString: strerror(errno)))") }
+        if dontFragment {
+            var mode = Int32(IP_PMTUDISC_DO)
+            guard setsockopt(fd, Int32(IPPROTO_IP), IP_MTU_DISCOVER, &mode, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                throw AgentError("cannot set DF on the probe: \(String(cString: strerror(errno)))")
+            }
+        }
 
-        let tag = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        // Random tag, then zeros up to the size asked for.
+        let tag = (0..<16).map { _ in UInt8.random(in: 0...255) } + [UInt8](repeating: 0, count: max(0, payloadSize - magic.count - 16))
         // A raw socket sends the identifier as written; a datagram socket puts its own there.
         let packet = echoRequest(identifier: UInt16.random(in: 0...UInt16.max), sequence: sequence, payload: magic + tag)
         var to = sockaddr_in()
@@ -38,13 +51,14 @@ enum IcmpEcho {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, buf.baseAddress, buf.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
         }
+        if sent < 0, errno == EMSGSIZE, dontFragment { return (nil, raw, true) }
         guard sent == packet.count else { throw AgentError("cannot send the echo to \(address): \(String(cString: strerror(errno)))") }
 
         let deadline = start + timeout
-        var buf = [UInt8](repeating: 0, count: 2048)
+        var buf = [UInt8](repeating: 0, count: packet.count + 128)
         while true {
             let left = deadline - ContinuousClock.now
-            guard left > .zero else { return (nil, raw) }
+            guard left > .zero else { return (nil, raw, false) }
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ms = Int32(min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1, 60_000))
             let ready = poll(&p, 1, ms)
@@ -57,7 +71,7 @@ enum IcmpEcho {
             }
             let arrived = ContinuousClock.now
             guard n > 0, UInt32(bigEndian: from.sin_addr.s_addr) == address.value else { continue }
-            if isEchoReply(Array(buf[0..<n]), raw: raw, sequence: sequence, payload: magic + tag) { return (arrived - start, raw) }
+            if isEchoReply(Array(buf[0..<n]), raw: raw, sequence: sequence, payload: magic + tag) { return (arrived - start, raw, false) }
         }
     }
 

@@ -34,6 +34,8 @@ actor TeamSession {
     let ros: RosPublisher
     /// The team's Fast DDS discovery server, running while the team names this node for it.
     let discoveryServer: DiscoveryServer
+    /// This machine's id hash, sent with every report.
+    let machineID: String?
 
     private(set) var settings: TeamSettings
     private(set) var hub: HubPeer
@@ -69,8 +71,9 @@ actor TeamSession {
     var listenPort: UInt16 { enrolment.listenPort }
 
     init(store: TeamStore, enrolment: Enrolment, map: MapUpdate, device: WireGuardDevice, client: NodeClient,
-         policy: PathPolicy, ros: RosPublisher, logger: Logger, onRemoved: @escaping @Sendable (String, String) async -> Void) throws {
+         policy: PathPolicy, ros: RosPublisher, machineID: String? = nil, logger: Logger, onRemoved: @escaping @Sendable (String, String) async -> Void) throws {
         self.store = store
+        self.machineID = machineID
         self.ros = ros
         self.enrolment = enrolment
         self.client = client
@@ -113,6 +116,7 @@ actor TeamSession {
         tasks.append(Task { await self.pathLoop() })
         tasks.append(Task { await self.reportLoop() })
         tasks.append(Task { await self.signalLoop() })
+        tasks.append(Task { await self.canaryLoop() })
         logger.info("team up", metadata: ["interface": "\(interfaceName)", "address": "\(enrolment.node.address)", "members": "\(members.count)", "revision": "\(revision)"])
     }
 
@@ -456,6 +460,22 @@ actor TeamSession {
         }
     }
 
+    /// Answers `teamwire doctor --canary` from members until the session stops.
+    private func canaryLoop() async {
+        let channel: any Channel
+        do {
+            channel = try await CanaryResponder.listen(address: enrolment.node.address, interface: interfaceName, prefix: settings.prefix)
+        } catch {
+            logger.warning("no canary responder; `teamwire doctor --canary` on other members finds no answer here", metadata: ["error": "\(error)"])
+            return
+        }
+        await withTaskCancellationHandler {
+            try? await channel.closeFuture.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
     /// Its handshake shows in the counters now or in a moment: look now, and soon again.
     private func peerChoseDirect(_ address: IPv4Address) {
         guard !stopped, let m = members.values.first(where: { $0.address == address }) else { return }
@@ -492,7 +512,7 @@ actor TeamSession {
         do {
             // Short: a refused connection is retried until the deadline, and this is also how
             // the agent notices the coordinator is gone while a long poll is still parked.
-            let r = try await client.report(endpoints: endpoints, listenPort: listenPort, timeout: .seconds(5))
+            let r = try await client.report(endpoints: endpoints, listenPort: listenPort, machineID: machineID, timeout: .seconds(5))
             reachable()
             logger.debug("reported endpoints", metadata: ["endpoints": "\(endpoints)", "observed": "\(r.observedEndpoint.map { "\($0)" } ?? "-")"])
         } catch {
@@ -519,12 +539,12 @@ actor TeamSession {
             let reachable = path == .direct
                 ? (state?.lastAlive.map { now - $0 < policy.idleTick + policy.failAfter } ?? false) || recent(ps.latestHandshake)
                 : recent(hubStatus.latestHandshake)
-            return MemberStatus(name: m.name, address: m.address, role: m.role, path: path, reachable: reachable, peer: ps)
+            return MemberStatus(name: m.name, address: m.address, role: m.role, path: path, reachable: reachable, peer: ps, machineID: m.machineID)
         }
         return TeamStatus(team: team, name: enrolment.node.name, address: enrolment.node.address, prefix: settings.prefix, interface: interfaceName,
                           backend: reconciler.device.kind.rawValue, listenPort: listenPort, mode: settings.mode, revision: revision,
                           coordinatorContact: lastContact, coordinatorError: coordinatorError, hub: hubStatus, members: rows,
-                          discoveryServer: discoveryServer.status)
+                          discoveryServer: discoveryServer.status, machineID: machineID)
     }
 
     /// Tells the coordinator this node leaves (best effort, short).

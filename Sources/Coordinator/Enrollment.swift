@@ -67,6 +67,7 @@ extension Registry {
         guard req.endpoints.count <= ReportRequest.maxEndpoints else {
             throw APIError(.badRequest, "too many endpoint candidates (\(req.endpoints.count), at most \(ReportRequest.maxEndpoints))")
         }
+        if let problem = req.machineID.flatMap(MachineID.problem) { throw APIError(.badRequest, problem) }
         let (team, existingTeam, nameOwner, candidate) = state.withLock { s in
             let a = s.teams[tid]!.allocator.peek()
             let t = s.teams[tid]!
@@ -92,10 +93,12 @@ extension Registry {
             member.role = token.role
             member.endpoints = req.endpoints
             member.observedEndpoint = observed ?? old.member.observedEndpoint
+            member.machineID = req.machineID ?? old.member.machineID
             try db.execute(sql: """
-                UPDATE node SET name = ?, role = ?, endpoints = ?, listen_port = ?, observed_endpoint = ?, updated_revision = ?, token_id = ?
+                UPDATE node SET name = ?, role = ?, endpoints = ?, listen_port = ?, observed_endpoint = ?, updated_revision = ?, token_id = ?, machine_id = ?
                 WHERE public_key = ?
-                """, arguments: [member.name, member.role.rawValue, endpointsJSON, req.listenPort.map { Int64($0) }, member.observedEndpoint?.description, Int64(rev), token.id.description, Data(key.rawValue)])
+                """, arguments: [member.name, member.role.rawValue, endpointsJSON, req.listenPort.map { Int64($0) }, member.observedEndpoint?.description, Int64(rev), token.id.description,
+                                 member.machineID, Data(key.rawValue)])
             nodeID = state.withLock { $0.teams[tid]!.nodeIDs[key]! }
             if old.member.name != req.name, team.rosMaster == old.member.name {
                 // The ROS master designation follows the node across a rename.
@@ -111,11 +114,13 @@ extension Registry {
             guard let address = candidate else {
                 throw APIError(.prefixFull, "team '\(team.name)' has no free address left in \(team.prefix); remove nodes or use a larger prefix")
             }
-            member = Member(name: req.name, publicKey: key, address: address, role: token.role, endpoints: req.endpoints, observedEndpoint: observed)
+            member = Member(name: req.name, publicKey: key, address: address, role: token.role, endpoints: req.endpoints, observedEndpoint: observed,
+                            machineID: req.machineID)
             try db.execute(sql: """
-                INSERT INTO node (team_id, name, public_key, address, role, endpoints, listen_port, observed_endpoint, created_revision, updated_revision, enrolled_at, token_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [tid, member.name, Data(key.rawValue), Int64(address.value), member.role.rawValue, endpointsJSON, req.listenPort.map { Int64($0) }, observed?.description, Int64(rev), Int64(rev), now, token.id.description])
+                INSERT INTO node (team_id, name, public_key, address, role, endpoints, listen_port, observed_endpoint, created_revision, updated_revision, enrolled_at, token_id, machine_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [tid, member.name, Data(key.rawValue), Int64(address.value), member.role.rawValue, endpointsJSON, req.listenPort.map { Int64($0) }, observed?.description, Int64(rev), Int64(rev), now, token.id.description,
+                                 req.machineID])
             nodeID = db.lastInsertedRowID
         }
         if !retry { try db.execute(sql: "UPDATE token SET uses = uses + 1 WHERE id = ?", arguments: [token.id.description]) }

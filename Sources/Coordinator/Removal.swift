@@ -81,6 +81,7 @@ extension RuntimeState {
         let m = e.member
         return NodeInfo(team: t.map.settings.name, name: m.name, publicKey: m.publicKey, address: m.address, role: m.role,
                         endpoints: m.endpoints, observedEndpoint: m.observedEndpoint, enrolledAt: t.enrolledAt[m.publicKey] ?? 0,
-                        lastSeen: lastSeen[m.publicKey], rosMaster: t.map.settings.rosMaster == m.name)
+                        lastSeen: lastSeen[m.publicKey], rosMaster: t.map.settings.rosMaster == m.name,
+                        machineID: m.machineID)
     }
 }

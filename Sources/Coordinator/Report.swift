@@ -9,6 +9,7 @@ extension Registry {
         guard req.endpoints.count <= ReportRequest.maxEndpoints else {
             return .failure(APIError(.badRequest, "too many endpoint candidates (\(req.endpoints.count), at most \(ReportRequest.maxEndpoints))"))
         }
+        if let problem = req.machineID.flatMap(MachineID.problem) { return .failure(APIError(.badRequest, problem)) }
         let tid: Int64
         switch await membership(key) {
         case .failure(let e): return .failure(e)
@@ -20,7 +21,8 @@ extension Registry {
         let unchanged = state.withLock { s -> ReportReply? in
             guard let e = s.teams[tid]?.map.entry(key) else { return nil }
             let m = e.member
-            if m.endpoints == req.endpoints, m.observedEndpoint == (observed ?? m.observedEndpoint), s.teams[tid]!.listenPorts[key] == req.listenPort {
+            if m.endpoints == req.endpoints, m.observedEndpoint == (observed ?? m.observedEndpoint), s.teams[tid]!.listenPorts[key] == req.listenPort,
+               m.machineID == (req.machineID ?? m.machineID) {
                 return ReportReply(observedEndpoint: m.observedEndpoint, revision: s.teams[tid]!.map.revision)
             }
             return nil
@@ -33,9 +35,11 @@ extension Registry {
             }
             member.endpoints = req.endpoints
             member.observedEndpoint = observed ?? member.observedEndpoint
+            member.machineID = req.machineID ?? member.machineID
             let rev = try db.bumpRevision(team: tid)
-            try db.execute(sql: "UPDATE node SET endpoints = ?, listen_port = ?, observed_endpoint = ?, updated_revision = ? WHERE public_key = ?",
-                           arguments: [encodeEndpoints(member.endpoints), req.listenPort.map { Int64($0) }, member.observedEndpoint?.description, Int64(rev), Data(key.rawValue)])
+            try db.execute(sql: "UPDATE node SET endpoints = ?, listen_port = ?, observed_endpoint = ?, updated_revision = ?, machine_id = ? WHERE public_key = ?",
+                           arguments: [encodeEndpoints(member.endpoints), req.listenPort.map { Int64($0) }, member.observedEndpoint?.description, Int64(rev),
+                                       member.machineID, Data(key.rawValue)])
             let final = member
             db.afterNextTransaction { _ in
                 let woken = self.state.withLock { s in

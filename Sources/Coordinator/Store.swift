@@ -99,6 +99,10 @@ public final class Store: Sendable {
                 ALTER TABLE team ADD COLUMN rmw_implementation TEXT;
                 """)
         }
+        // Issue 17: the hash of each node's machine id (`MachineID`), nil for agents that send none.
+        m.registerMigration("node-machine-id") { db in
+            try db.execute(sql: "ALTER TABLE node ADD COLUMN machine_id TEXT")
+        }
         return m
     }
 }
@@ -155,7 +159,9 @@ struct NodeRow: Sendable {
         member = Member(
             name: row["name"], publicKey: try PublicKey(rawValue: Array(keyData)),
             address: IPv4Address(address), role: role, endpoints: endpoints,
-            observedEndpoint: (row["observed_endpoint"] as String?).flatMap(Endpoint.init))
+            observedEndpoint: (row["observed_endpoint"] as String?).flatMap(Endpoint.init),
+            // Checked when written; a damaged one is dropped rather than sent to every member.
+            machineID: (row["machine_id"] as String?).flatMap { MachineID.problem($0) == nil ? $0 : nil })
         listenPort = port.flatMap { UInt16(exactly: $0) }
         createdRevision = created
         updatedRevision = updated

@@ -40,9 +40,21 @@ public final class NodeClient: Sendable {
         self.init(coordinatorKey: token.coordinatorKey, endpoints: token.endpoints, privateKey: privateKey, connectTimeout: connectTimeout)
     }
 
-    public func enroll(token: EnrollmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil, timeout: Duration = .seconds(30)) async throws(ClientError) -> EnrollReply {
-        try await call(.enroll, EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort), EnrollReply.self, timeout: Self.amount(timeout))
+    public func enroll(token: EnrollmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil, machineID: String? = nil,
+                       timeout: Duration = .seconds(30)) async throws(ClientError) -> EnrollReply {
+        let req = EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort, machineID: machineID)
+        do {
+            return try await call(.enroll, req, EnrollReply.self, timeout: Self.amount(timeout))
+        } catch .refused(let e) where machineID != nil && Self.predatesMachineID(e) {
+            var plain = req
+            plain.machineID = nil
+            return try await call(.enroll, plain, EnrollReply.self, timeout: Self.amount(timeout))
+        }
     }
+
+    /// A coordinator older than the machine id refuses the field it does not know (its
+    /// requests are decoded strictly): ask it again without.
+    static func predatesMachineID(_ e: APIError) -> Bool { e.code == .badRequest && e.message.contains("unknown field") && e.message.contains("machineID") }
 
     /// The team map since `revision`, waiting up to `wait` for a change.
     public func map(since revision: UInt64, wait: Int = 0) async throws(ClientError) -> MapUpdate {
@@ -53,8 +65,12 @@ public final class NodeClient: Sendable {
     /// Whole seconds as NIO's nanoseconds, at most a year (Duration's range is far wider).
     static func amount(_ d: Duration) -> TimeAmount { .seconds(min(max(d.components.seconds, 0), 366 * 86_400)) }
 
-    public func report(endpoints: [Endpoint], listenPort: UInt16?, timeout: Duration = .seconds(15)) async throws(ClientError) -> ReportReply {
-        try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: Self.amount(timeout))
+    public func report(endpoints: [Endpoint], listenPort: UInt16?, machineID: String? = nil, timeout: Duration = .seconds(15)) async throws(ClientError) -> ReportReply {
+        do {
+            return try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort, machineID: machineID), ReportReply.self, timeout: Self.amount(timeout))
+        } catch .refused(let e) where machineID != nil && Self.predatesMachineID(e) {
+            return try await call(.report, ReportRequest(endpoints: endpoints, listenPort: listenPort), ReportReply.self, timeout: Self.amount(timeout))
+        }
     }
 
     public func leave(timeout: Duration = .seconds(15)) async throws(ClientError) {

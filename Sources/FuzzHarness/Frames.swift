@@ -27,5 +27,9 @@ extension FuzzHarness {
         if let (kind, member) = PathSignalMessage.parse(bytes) {
             require(PathSignalMessage.encode(kind, member) == bytes, "a parsed path signal does not re-encode to its bytes")
         }
+        if let (kind, nonce) = CanaryMessage.parse(bytes) {
+            require(CanaryMessage.encode(kind, nonce: nonce) == bytes, "a parsed canary does not re-encode to its bytes")
+        }
+        if CanaryMessage.answer(to: bytes) != nil { require(CanaryMessage.parse(bytes)?.kind == .request, "the canary responder answered a non-request") }
     }
 }

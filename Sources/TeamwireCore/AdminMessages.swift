@@ -120,8 +120,11 @@ public struct NodeInfo: Codable, Sendable, Equatable {
     /// Unix ms of the node's last authenticated request since the coordinator started; nil if none.
     public var lastSeen: Int64?
     public var rosMaster: Bool
+    /// The hash of the node's machine id (`MachineID`), if it reported one.
+    public var machineID: String?
 
-    public init(team: String, name: String, publicKey: PublicKey, address: IPv4Address, role: Role, endpoints: [Endpoint], observedEndpoint: Endpoint? = nil, enrolledAt: Int64, lastSeen: Int64? = nil, rosMaster: Bool) {
+    public init(team: String, name: String, publicKey: PublicKey, address: IPv4Address, role: Role, endpoints: [Endpoint], observedEndpoint: Endpoint? = nil, enrolledAt: Int64, lastSeen: Int64? = nil, rosMaster: Bool,
+                machineID: String? = nil) {
         self.team = team
         self.name = name
         self.publicKey = publicKey
@@ -132,6 +135,7 @@ public struct NodeInfo: Codable, Sendable, Equatable {
         self.enrolledAt = enrolledAt
         self.lastSeen = lastSeen
         self.rosMaster = rosMaster
+        self.machineID = machineID
     }
 }
 

@@ -73,10 +73,12 @@ public struct TeamStatus: Codable, Sendable, Equatable {
     public var members: [MemberStatus]
     /// The Fast DDS discovery server this node's agent runs for the team, if it is the designated one.
     public var discoveryServer: DiscoveryServerStatus?
+    /// The hash of this node's machine id (`MachineID`); nil when it has none.
+    public var machineID: String?
 
     public init(team: String, name: String, address: IPv4Address, prefix: IPv4Prefix, interface: String, backend: String, listenPort: UInt16,
                 mode: PathMode, revision: UInt64, coordinatorContact: Int64?, coordinatorError: String?, hub: PeerStatus, members: [MemberStatus],
-                discoveryServer: DiscoveryServerStatus? = nil) {
+                discoveryServer: DiscoveryServerStatus? = nil, machineID: String? = nil) {
         self.discoveryServer = discoveryServer
         self.team = team
         self.name = name
@@ -91,6 +93,7 @@ public struct TeamStatus: Codable, Sendable, Equatable {
         self.coordinatorError = coordinatorError
         self.hub = hub
         self.members = members
+        self.machineID = machineID
     }
 
     /// Members this node can reach: directly, or through a hub that answered.
@@ -120,14 +123,17 @@ public struct MemberStatus: Codable, Sendable, Equatable {
     public var path: Path
     public var reachable: Bool
     public var peer: PeerStatus
+    /// The hash of the member's machine id as the coordinator has it (`MachineID`).
+    public var machineID: String?
 
-    public init(name: String, address: IPv4Address, role: Role, path: Path, reachable: Bool, peer: PeerStatus) {
+    public init(name: String, address: IPv4Address, role: Role, path: Path, reachable: Bool, peer: PeerStatus, machineID: String? = nil) {
         self.name = name
         self.address = address
         self.role = role
         self.path = path
         self.reachable = reachable
         self.peer = peer
+        self.machineID = machineID
     }
 }
 

@@ -55,18 +55,22 @@ public struct EnrollRequest: Codable, Sendable, Equatable {
     public var name: String
     public var endpoints: [Endpoint]
     public var listenPort: UInt16?
+    /// The hash of the node's machine id (`MachineID`), when it has one.
+    public var machineID: String?
 
-    public init(tokenID: TokenID, secret: String, team: String, name: String, endpoints: [Endpoint], listenPort: UInt16?) {
+    public init(tokenID: TokenID, secret: String, team: String, name: String, endpoints: [Endpoint], listenPort: UInt16?, machineID: String? = nil) {
         self.tokenID = tokenID
         self.secret = secret
         self.team = team
         self.name = name
         self.endpoints = endpoints
         self.listenPort = listenPort
+        self.machineID = machineID
     }
 
-    public init(token: EnrollmentToken, name: String, endpoints: [Endpoint], listenPort: UInt16?) {
-        self.init(tokenID: token.id, secret: Base64.encode(token.secret), team: token.team, name: name, endpoints: endpoints, listenPort: listenPort)
+    public init(token: EnrollmentToken, name: String, endpoints: [Endpoint], listenPort: UInt16?, machineID: String? = nil) {
+        self.init(tokenID: token.id, secret: Base64.encode(token.secret), team: token.team, name: name, endpoints: endpoints, listenPort: listenPort,
+                  machineID: machineID)
     }
 }
 
@@ -135,10 +139,13 @@ public struct MapUpdate: Codable, Sendable, Equatable {
 public struct ReportRequest: Codable, Sendable, Equatable {
     public var endpoints: [Endpoint]
     public var listenPort: UInt16?
+    /// The hash of the node's machine id (`MachineID`); nil keeps the one on record.
+    public var machineID: String?
 
-    public init(endpoints: [Endpoint], listenPort: UInt16?) {
+    public init(endpoints: [Endpoint], listenPort: UInt16?, machineID: String? = nil) {
         self.endpoints = endpoints
         self.listenPort = listenPort
+        self.machineID = machineID
     }
 
     public static let maxEndpoints = 32

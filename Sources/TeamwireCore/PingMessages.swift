@@ -10,21 +10,30 @@ public struct PingRequest: Codable, Sendable, Equatable {
     public var sequence: Int
     /// How long to wait for the answer, in milliseconds (`timeoutRange`).
     public var timeoutMillis: Int
+    /// Bytes of ICMP payload (the IP packet is 28 bytes more); nil: the smallest (24).
+    public var payloadSize: Int?
+    /// Set DF and let the kernel refuse what exceeds the path MTU (IP_PMTUDISC_DO): a path MTU probe.
+    public var dontFragment: Bool?
 
     public static let sequenceRange = 0...65535
     public static let timeoutRange = 100...10_000
+    /// The probe carries a 24-byte tag; 9000 covers jumbo frames.
+    public static let payloadRange = 24...9000
 
-    public init(team: String?, name: String, sequence: Int, timeoutMillis: Int) {
+    public init(team: String?, name: String, sequence: Int, timeoutMillis: Int, payloadSize: Int? = nil, dontFragment: Bool? = nil) {
         self.team = team
         self.name = name
         self.sequence = sequence
         self.timeoutMillis = timeoutMillis
+        self.payloadSize = payloadSize
+        self.dontFragment = dontFragment
     }
 
     /// What is wrong with the numbers, in a sentence; nil if nothing.
     public var numberProblem: String? {
         if !Self.sequenceRange.contains(sequence) { return "sequence must be 0...65535" }
         if !Self.timeoutRange.contains(timeoutMillis) { return "timeoutMillis must be 100...10000" }
+        if let p = payloadSize, !Self.payloadRange.contains(p) { return "payloadSize must be 24...9000" }
         return nil
     }
 }
@@ -41,8 +50,14 @@ public struct PingReply: Codable, Sendable, Equatable {
     public var endpoint: Endpoint?
     /// The round trip in microseconds; nil when no answer came within the timeout.
     public var rttMicros: Int64?
+    /// The ICMP payload bytes sent.
+    public var payloadSize: Int?
+    /// True when this host refused to send it whole with DF set (larger than the interface's or
+    /// the learnt path MTU): it never left.
+    public var tooBig: Bool?
 
-    public init(team: String, name: String, address: IPv4Address, interface: String, sequence: Int, path: Path, endpoint: Endpoint?, rttMicros: Int64?) {
+    public init(team: String, name: String, address: IPv4Address, interface: String, sequence: Int, path: Path, endpoint: Endpoint?, rttMicros: Int64?,
+                payloadSize: Int? = nil, tooBig: Bool? = nil) {
         self.team = team
         self.name = name
         self.address = address
@@ -51,6 +66,8 @@ public struct PingReply: Codable, Sendable, Equatable {
         self.path = path
         self.endpoint = endpoint
         self.rttMicros = rttMicros
+        self.payloadSize = payloadSize
+        self.tooBig = tooBig
     }
 }
 

@@ -69,14 +69,18 @@ public struct Member: Codable, Sendable, Equatable {
     public var endpoints: [Endpoint]
     /// The outside address the coordinator saw the node's last report come from, with its WireGuard port.
     public var observedEndpoint: Endpoint?
+    /// The hash of the node's /etc/machine-id (`MachineID`); nil from agents that do not report one.
+    public var machineID: String?
 
-    public init(name: String, publicKey: PublicKey, address: IPv4Address, role: Role, endpoints: [Endpoint] = [], observedEndpoint: Endpoint? = nil) {
+    public init(name: String, publicKey: PublicKey, address: IPv4Address, role: Role, endpoints: [Endpoint] = [], observedEndpoint: Endpoint? = nil,
+                machineID: String? = nil) {
         self.name = name
         self.publicKey = publicKey
         self.address = address
         self.role = role
         self.endpoints = endpoints
         self.observedEndpoint = observedEndpoint
+        self.machineID = machineID
     }
 
     /// Every candidate, observed first (it is the one that crosses NAT), without duplicates.

@@ -78,7 +78,7 @@ enum AgentDaemon {
         do {
             agent = try Agent(config: AgentConfig(stateDirectory: state, backend: options.backend, wireguardGo: options.wireguardGo,
                                                  mdns: options.mdns, rosParticipants: options.rosParticipants,
-                                                 discoveryServerCommand: options.discoveryServerCommand), logger: logger) { why in
+                                                 discoveryServerCommand: options.discoveryServerCommand, machineIDFile: options.machineIDFile), logger: logger) { why in
                 stop.yield(why)
             }
         } catch {

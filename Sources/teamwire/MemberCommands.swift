@@ -186,6 +186,11 @@ struct StatusCommand: AsyncParsableCommand {
                 print("discovery server: \(d.state) on \(d.locator)" + (d.pid.map { ", pid \($0)" } ?? "") + (d.restarts > 0 ? ", \(d.restarts) restart(s)" : "")
                       + (d.error.map { " (\($0))" } ?? ""))
             }
+            for group in t.sharedMachineIDs {
+                // Robots cloned from one image: Fast DDS 3 takes them for one host (see `teamwire doctor`).
+                print("warning: \(group.joined(separator: ", ")) share one machine id, so Fast DDS 3 takes them for one host and their ROS 2 nodes never hear each other; "
+                    + "fix: \(MachineID.fix)")
+            }
             var rows = [["(hub)", "-", "-", t.hub.endpoint?.description ?? "-", Output.ago(t.hub.latestHandshake),
                          Self.bytes(t.hub.rxBytes), Self.bytes(t.hub.txBytes)]]
             for m in t.members {

@@ -18,8 +18,16 @@ struct NodeCommand: AsyncParsableCommand {
         func run() async throws {
             let nodes = try await admin { () async throws(ClientError) in try await options.client.listNodes(team: team) }
             if json { Output.json(nodes); return }
+            // Nodes cloned from one image (the same machine id) within a team: Fast DDS 3 takes them for one host.
+            var clones: [String: [String]] = [:]
+            for (team, group) in Dictionary(grouping: nodes, by: \.team) {
+                for names in MachineID.shared(group.map { (name: $0.name, hash: $0.machineID) }) {
+                    for n in names { clones[team + "/" + n] = names.filter { $0 != n } }
+                }
+            }
             Output.table(["TEAM", "NAME", "ADDRESS", "ROLE", "ENDPOINT", "LAST-SEEN", "PUBLIC-KEY"], nodes.map {
-                [$0.team, $0.name + ($0.rosMaster ? " (ros master)" : ""), $0.address.description, $0.role.rawValue,
+                [$0.team, $0.name + ($0.rosMaster ? " (ros master)" : "") + (clones[$0.team + "/" + $0.name].map { " (same machine id as \($0.joined(separator: ", ")))" } ?? ""),
+                 $0.address.description, $0.role.rawValue,
                  ($0.observedEndpoint ?? $0.endpoints.first)?.description ?? "-", Output.ago($0.lastSeen), $0.publicKey.base64Key]
             })
         }

@@ -33,14 +33,21 @@ struct PingCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for each answer (0.1...10).", valueName: "seconds"))
     var timeout: Double = 2
 
+    @Option(name: [.customShort("s"), .long], help: ArgumentHelp("Bytes of ICMP payload (24...9000; the IP packet is 28 more).", valueName: "bytes"))
+    var size: Int?
+
+    @Flag(help: "Set DF (don't fragment): a probe larger than the path MTU is refused or lost instead of fragmented.")
+    var dontFragment = false
+
     func validate() throws {
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be 1...10000") }
         guard timeout.isFinite, (0.1...10).contains(timeout) else { throw ValidationError("--timeout must be 0.1...10 seconds") }
+        if let size, !PingRequest.payloadRange.contains(size) { throw ValidationError("--size must be 24...9000") }
     }
 
     func run() async throws {
         let client = options.client
-        let (name, team, count) = (name, team, count)
+        let (name, team, count, size, df) = (name, team, count, size, dontFragment ? true : nil)
         let timeoutMillis = Int((timeout * 1000).rounded())
         let tally = Tally()
         // Ctrl-C ends the probing; the summary still comes.
@@ -49,7 +56,8 @@ struct PingCommand: AsyncParsableCommand {
                 let sent = ContinuousClock.now
                 let reply: PingReply
                 do {
-                    reply = try await client.ping(PingRequest(team: team, name: name, sequence: (i + 1) % 65536, timeoutMillis: timeoutMillis))
+                    reply = try await client.ping(PingRequest(team: team, name: name, sequence: (i + 1) % 65536, timeoutMillis: timeoutMillis,
+                                                         payloadSize: size, dontFragment: df))
                 } catch let e as AgentError {
                     throw CLIError(e.description)
                 }
@@ -72,6 +80,9 @@ struct PingCommand: AsyncParsableCommand {
         let path = switch r.path {
         case .direct: "direct to " + (r.endpoint?.description ?? "the member (endpoint not known yet)")
         case .relay: "via the hub" + (r.endpoint.map { " at \($0)" } ?? "")
+        }
+        if r.tooBig == true {
+            return "not sent to \(r.name) (\(r.address)): seq=\(r.sequence) \((r.payloadSize ?? 0) + 28) bytes with DF is larger than the path MTU this host knows (\(r.interface))"
         }
         guard let us = r.rttMicros else {
             return "no reply from \(r.name) (\(r.address)): seq=\(r.sequence) within \(Double(timeoutMillis) / 1000) s, sent \(path)"

@@ -23,7 +23,7 @@ struct Teamwire: AsyncParsableCommand {
             Unix socket in its state directory (default \(AdminOptions.defaultState)).
             """,
         version: TeamwireVersion.string,
-        subcommands: [JoinCommand.self, StatusCommand.self, PingCommand.self, LeaveCommand.self, EnvCommand.self, ExecCommand.self, AgentCommand.self,
+        subcommands: [JoinCommand.self, StatusCommand.self, PingCommand.self, DoctorCommand.self, LeaveCommand.self, EnvCommand.self, ExecCommand.self, AgentCommand.self,
                       CoordinatorCommand.self, TeamCommand.self, TokenCommand.self, NodeCommand.self, AuditCommand.self]
     )
 }

@@ -31,9 +31,13 @@ struct IcmpEchoTests {
     }
 
     @Test func aRealEchoThroughLoopback() async throws {
-        let (rtt, _) = try await IcmpEcho.probe(IPv4Address("127.0.0.1")!, interface: "lo", sequence: 1, timeout: .seconds(2))
+        let (rtt, _, _) = try await IcmpEcho.probe(IPv4Address("127.0.0.1")!, interface: "lo", sequence: 1, timeout: .seconds(2))
         let t = try #require(rtt)
         #expect(t > .zero && t < .seconds(1))
+        // A large probe with DF set (a path MTU probe): loopback's MTU carries it whole.
+        let (big, _, tooBig) = try await IcmpEcho.probe(IPv4Address("127.0.0.1")!, interface: "lo", sequence: 3, timeout: .seconds(2),
+                                                         payloadSize: 8972, dontFragment: true)
+        #expect(big != nil && !tooBig)
         // An interface that does not exist is a sentence, not a silent timeout.
         await #expect(throws: AgentError.self) {
             _ = try await IcmpEcho.probe(IPv4Address("127.0.0.1")!, interface: "tw-nonexistent", sequence: 2, timeout: .seconds(1))
