@@ -61,7 +61,6 @@ public final class CoordinatorServer: Sendable {
 
     public init(config: CoordinatorConfig, logger: Logger) throws {
         var config = config
-        umask(0o077)
         try StateDirectory.prepare(config.stateDirectory)
         if let gid = config.socketGroup {
             // Without CAP_CHOWN (a unit that drops it) the socket stays root's; the rest works.
@@ -123,7 +122,7 @@ public final class CoordinatorServer: Sendable {
             router: AdminAPI.router(registry),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "teamwire-admin"),
             onServerRunning: { _ in
-                // umask already made it 0600; make it explicit, or share it with the group
+                // 0600, whatever the process's umask made it, or shared with the group
                 // (its group set first, so it is never 0660 for root's group).
                 var about: Logger.Metadata = ["path": "\(socketPath)", "mode": "0600"]
                 if let gid = socketGroup, chown(socketPath, uid_t.max, gid) == 0, chmod(socketPath, 0o660) == 0 {

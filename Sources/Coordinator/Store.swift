@@ -1,6 +1,9 @@
 import Foundation
 import GRDB
 import TeamwireCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The coordinator's SQLite database (WAL, foreign keys, synchronous=FULL so that an
 /// acknowledged change survives a crash of the process or the machine).
@@ -17,6 +20,10 @@ public final class Store: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         self.path = path
+        // SQLite gives the -wal and -shm files the database file's mode: create it 0600 here
+        // rather than leave its mode to the process's umask (if that fails, SQLite's open says why).
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
         self.pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
     }

@@ -122,6 +122,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let config = CoordinatorConfig(stateDirectory: state, listenHost: host, listenPort: port,
                                            publicEndpoints: publicEndpoints.compactMap(Endpoint.init), wireguardPort: wireguardPort,
                                            hub: try hubConfig(), socketGroup: gid)
+            // The state, the key and the socket are for root only, whatever the caller's umask (the
+            // coordinator also gives each file it creates its mode).
+            umask(0o077)
             let server: CoordinatorServer
             do { server = try CoordinatorServer(config: config, logger: logger) } catch {
                 throw CLIError("\(error)")
