@@ -129,7 +129,7 @@ let package = Package(
         ),
         // Runs inside a VM with the kernel's WireGuard (scripts/test-kernel-wireguard).
         .executableTarget(name: "wg-kernel-check", dependencies: ["WireGuardControl", "TeamwireCore"]),
-        .testTarget(name: "TeamwireCoreTests", dependencies: ["TeamwireCore"]),
+        .testTarget(name: "TeamwireCoreTests", dependencies: ["TeamwireCore", "TestSupport"]),
         .testTarget(name: "DoctorTests", dependencies: ["Doctor", "TeamwireCore"]),
         .testTarget(name: "TeamwireLoggingTests", dependencies: ["TeamwireLogging", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
@@ -148,13 +148,13 @@ let package = Package(
             name: "AgentTests",
             dependencies: ["Agent", "WireGuardControl", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl"]),
+        .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl", "TestSupport"]),
         // End-to-end on scripts/campus-lab: runs the built `teamwire` binary in namespaces.
         .testTarget(name: "CampusTests", dependencies: ["TeamwireCore", "TestSupport", "Doctor"]),
-        // Running programs from tests (posix_spawn, output to a file), shared by the lab suites.
+        // Running programs from tests (posix_spawn, output to a file; `sh`) and the seeded RNG, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RosBridgeTests", dependencies: ["RosBridge", "TeamwireCore", "TestSupport"]),
-        .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "RosBridge", "TeamwireCore", "CAvahi"]),
+        .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "RosBridge", "TeamwireCore", "CAvahi", "TestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
         // Installing on a robot (issue 16): the shipped binaries with the toolchain hidden, the
         // .deb installed, upgraded and purged, the ROS package built with colcon, the systemd

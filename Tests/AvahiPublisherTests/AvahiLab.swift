@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import Synchronization
 import TeamwireCore
+import TestSupport
 
 /// A private system D-Bus and avahi-daemon that leave the host's own alone.
 ///
@@ -352,21 +353,6 @@ func start(_ args: [String], env: [String: String] = [:], stderr: Bool = false) 
     p.standardInput = FileHandle.nullDevice
     try p.run()
     return Run(process: p, pipe: pipe)
-}
-
-/// Runs a command to completion; a non-zero exit is an error carrying its output.
-@discardableResult
-func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
-    let (status, out) = try start(args, stderr: true).wait()
-    if check, status != 0 {
-        throw LabError("\(args.joined(separator: " ")) failed (\(status)): \(out)")
-    }
-    return (status, out)
-}
-
-struct LabError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
 }
 
 /// Collects log lines so tests can assert on warnings.

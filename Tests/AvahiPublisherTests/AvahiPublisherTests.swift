@@ -4,6 +4,7 @@ import Glibc
 import RosBridge
 import TeamwireCore
 import Testing
+import TestSupport
 
 private func ip(_ s: String) -> IPv4Address { IPv4Address(s)! }
 

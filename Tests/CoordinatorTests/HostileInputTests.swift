@@ -3,22 +3,12 @@ import CoordinatorClient
 import Foundation
 import Testing
 import TeamwireCore
+import TestSupport
 
 extension IntegrationTests {
     /// Garbage against every public endpoint: always a clear 4xx, never a crash, nothing changed.
     @Suite("Hostile input")
     struct HostileInputTests {
-        struct SplitMix64 {
-            var state: UInt64
-            mutating func next() -> UInt64 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-        }
-
         @Test func randomBytesAgainstEveryEndpoint() async throws {
             let tc = try await TestCoordinator.start()
             defer { Task { await tc.stop() } }
@@ -27,7 +17,7 @@ extension IntegrationTests {
             let (node, _) = try await tc.enroll(token, name: "robot1")
             let before = (try await tc.admin.listTeams(), try await tc.admin.listTokens(team: "iris"), try await tc.admin.audit(team: nil).count)
 
-            var rng = SplitMix64(state: 42)
+            var rng = SeededRNG(seed: 42)
             var bodies: [[UInt8]] = [[], [0x54], [0x54, 0x57, 0x02, 0x01], [UInt8](repeating: 0x41, count: Envelope.maxSize + 1)]
             for i in 0..<1000 {
                 let len = Int(rng.next() % 300)

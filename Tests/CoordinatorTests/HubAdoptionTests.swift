@@ -4,6 +4,7 @@ import TeamwireCore
 import WireGuardControl
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 extension IntegrationTests {

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 import TeamwireCore
 import WireGuardControl
+import TestSupport
 
 /// A campus in network namespaces: a bridge (192.0.2.0/24), the coordinator's hub in its own
 /// namespace (192.0.2.1, the in-process coordinator's hub thread enters it), and members, each
@@ -157,25 +158,6 @@ final class HubLab: @unchecked Sendable {
         }
         namespaces = []
     }
-}
-
-/// Runs a command, returning its status and output (stdout and stderr together).
-@discardableResult
-func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let out = String(decoding: data, as: UTF8.self)
-    if check, p.terminationStatus != 0 {
-        throw CoordinatorError("\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
-    }
-    return (p.terminationStatus, out)
 }
 
 /// Waits until `condition` holds, checking every 10 ms; throws after `timeout`.

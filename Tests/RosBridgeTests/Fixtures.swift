@@ -1,5 +1,6 @@
 import RosBridge
 import TeamwireCore
+import TestSupport
 
 func ip(_ s: String) -> IPv4Address {
     guard let a = IPv4Address(s) else { fatalError("bad test address \(s)") }
@@ -39,19 +40,8 @@ func lines(_ s: String) -> [String] {
 /// Every permutation-free reordering we check: reversed, rotated, and a few seeded shuffles.
 func reorderings<T>(_ a: [T]) -> [[T]] {
     var out = [a.reversed(), Array(a.dropFirst()) + a.prefix(1)]
-    var rng = SplitMix(seed: 42)
+    var rng = SeededRNG(seed: 42)
     for _ in 0..<5 { out.append(a.shuffled(using: &rng)) }
     return out
 }
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TeamwireCore
+import TestSupport
 
 @Suite("Base64 and hex")
 struct EncodingTests {

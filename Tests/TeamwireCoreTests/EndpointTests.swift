@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TeamwireCore
+import TestSupport
 
 @Suite("Endpoints")
 struct EndpointTests {

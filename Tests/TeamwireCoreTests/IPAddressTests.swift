@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Testing
 @testable import TeamwireCore
+import TestSupport
 
 /// libc's parser, as an independent oracle.
 func libcParse4(_ s: String) -> UInt32? {

@@ -1,5 +1,6 @@
 import Testing
 @testable import TeamwireCore
+import TestSupport
 
 /// One member's WireGuard peer as the agent sees it: counters that only go up (until the peer
 /// is re-created), a fake clock, and the path state the agent keeps for it.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TeamwireCore
+import TestSupport
 
 @Suite("IPv4 prefixes")
 struct PrefixTests {

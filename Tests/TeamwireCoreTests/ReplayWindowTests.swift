@@ -1,5 +1,6 @@
 import Testing
 @testable import TeamwireCore
+import TestSupport
 
 @Suite("Replay window")
 struct ReplayWindowTests {

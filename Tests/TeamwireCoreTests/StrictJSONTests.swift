@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TeamwireCore
+import TestSupport
 
 private struct Inner: Codable, Equatable { var a: Int; var b: [Int] }
 private struct Outer: Codable, Equatable {

@@ -1,5 +1,6 @@
 import Testing
 @testable import TeamwireCore
+import TestSupport
 
 private let settings = TeamSettings(name: "lab", prefix: prefix("100.80.0.0/24"), mode: .auto, rosDomainID: 1)
 private let hub = HubPeer(publicKey: fixedKey(1000), address: ip("100.80.0.1"), endpoints: [endpoint("203.0.113.1:51820")])

@@ -1,21 +1,5 @@
 @testable import TeamwireCore
-
-/// SplitMix64: a small, seeded generator so that every property test is reproducible.
-struct SeededRNG: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-extension SeededRNG {
-    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &self) } }
-}
+import TestSupport
 
 /// Runs a typed-throws body and returns its refusal, or nil when it succeeded.
 /// (Avoids `catch let e as T` around typed throws, which crashes the Swift 6.3 SIL verifier.)

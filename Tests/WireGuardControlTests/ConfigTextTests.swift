@@ -2,11 +2,12 @@ import Glibc
 import Testing
 import TeamwireCore
 import WireGuardControl
+import TestSupport
 
 /// ConfigText renders a device exactly as `wg showconf` does.
 struct ConfigTextTests {
     @Test func rendersLikeShowconf() throws {
-        var rng = TestRNG(seed: 20)
+        var rng = SeededRNG(seed: 20)
         let key = PrivateKey.generate(), psk = PresharedKey.generate()
         var d = DeviceState(name: "wg0")
         d.privateKey = key
@@ -61,7 +62,7 @@ struct ConfigTextTests {
         func compare() throws -> (ours: String, theirs: String) {
             (ConfigText.showconf(try device.read()), try sh(["ip", "netns", "exec", ns, "wg", "showconf", ifname]).out)
         }
-        var rng = TestRNG(seed: 21)
+        var rng = SeededRNG(seed: 21)
         let first = rng.key()
         try device.apply(DeviceUpdate(privateKey: .generate(), listenPort: 51999, fwmark: 0x1234, replacePeers: true, peers: [
             PeerUpdate(publicKey: first, presharedKey: .generate(), endpoint: Endpoint("192.0.2.1:51820"), persistentKeepalive: 25,

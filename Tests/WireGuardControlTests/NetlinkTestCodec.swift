@@ -1,6 +1,7 @@
 import Glibc
 import TeamwireCore
 import WireGuardControl
+import TestSupport
 
 /// A netlink codec for tests only, written apart from the library's (which builds with libmnl)
 /// so each checks the other. The attribute numbers are spelled out here from the kernel's
@@ -268,18 +269,8 @@ func decodeSetMessages(_ messages: [[UInt8]], interface: String, maxSize: Int) t
     return (u, continuations)
 }
 
-/// SplitMix64, so generated peer sets are reproducible.
-struct TestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &self) } }
+/// Generated peer sets for the netlink tests, reproducible from a seed.
+extension SeededRNG {
     mutating func key() -> PublicKey { try! PublicKey(rawValue: bytes(32)) }
     mutating func v4(_ prefix: Int) -> IPAddressRange { IPAddressRange(family: .v4, bytes: bytes(4), prefixLength: prefix)! }
     mutating func v6(_ prefix: Int) -> IPAddressRange { IPAddressRange(family: .v6, bytes: bytes(16), prefixLength: prefix)! }

@@ -1,31 +1,7 @@
 import Foundation
 import TeamwireCore
 import WireGuardControl
-
-/// Runs a command, returning its status and output. Tests may shell out to `ip`, `wg` and
-/// `ping` to build and inspect the lab; the library under test never does.
-@discardableResult
-func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let out = String(decoding: data, as: UTF8.self)
-    if check, p.terminationStatus != 0 {
-        throw LabError("\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
-    }
-    return (p.terminationStatus, out)
-}
-
-struct LabError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
+import TestSupport
 
 /// Network namespaces joined by a bridge (192.0.2.0/24 underlay), each with a wireguard-go
 /// interface driven through the userspace backend. Everything is removed on exit, failure

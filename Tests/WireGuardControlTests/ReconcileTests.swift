@@ -1,6 +1,7 @@
 import Testing
 import TeamwireCore
 @testable import WireGuardControl
+import TestSupport
 
 /// A model of a WireGuard device applying updates, written from the documented semantics.
 func modelApply(_ u: DeviceUpdate, to s: inout DeviceState) {
@@ -27,21 +28,10 @@ func modelApply(_ u: DeviceUpdate, to s: inout DeviceState) {
 }
 
 struct ReconcileTests {
-    struct RNG: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let keys = (0..<12).map { _ in PrivateKey.generate().publicKey }
     static let psk = PresharedKey.generate()
 
-    static func randomPeer(_ key: PublicKey, _ rng: inout RNG) -> PeerConfiguration {
+    static func randomPeer(_ key: PublicKey, _ rng: inout SeededRNG) -> PeerConfiguration {
         let n = Int.random(in: 0...3, using: &rng)
         let ips = (0..<n).map { _ in IPAddressRange.host(IPv4Address(0x6440_0000 + UInt32.random(in: 1...20, using: &rng))) }
         return PeerConfiguration(
@@ -52,7 +42,7 @@ struct ReconcileTests {
             persistentKeepalive: [nil, 0, 25][Int.random(in: 0...2, using: &rng)])
     }
 
-    static func randomConfig(_ rng: inout RNG) -> DeviceConfiguration {
+    static func randomConfig(_ rng: inout SeededRNG) -> DeviceConfiguration {
         var taken = Set<IPAddressRange>()
         let peers = keys.filter { _ in Bool.random(using: &rng) }.map { k in
             // A valid configuration gives each allowed IP to one peer.
@@ -67,7 +57,7 @@ struct ReconcileTests {
     /// differ, and a second reconcile writes nothing.
     @Test(arguments: 0..<300)
     func reconcileReachesTheDesiredStateMinimally(seed: Int) {
-        var rng = RNG(state: UInt64(seed))
+        var rng = SeededRNG(seed: UInt64(seed))
         var state = DeviceState(name: "wg0")
         modelApply(DeviceUpdate(replacingWith: Self.randomConfig(&rng)), to: &state)
         let before = state

@@ -1,5 +1,6 @@
 import Testing
 import TeamwireCore
+import TestSupport
 @testable import WireGuardControl
 
 struct DeviceStateApplyTests {
@@ -7,7 +8,7 @@ struct DeviceStateApplyTests {
     /// Reconciler) agrees with the independent model in ReconcileTests over random updates.
     @Test(arguments: 0..<200)
     func applyMatchesTheModel(seed: Int) {
-        var rng = ReconcileTests.RNG(state: UInt64(seed) &+ 1000)
+        var rng = SeededRNG(seed: UInt64(seed) &+ 1000)
         var lib = DeviceState(name: "wg0"), model = DeviceState(name: "wg0")
         for _ in 0..<4 {
             var u = DeviceUpdate(replacePeers: Int.random(in: 0..<5, using: &rng) == 0)
@@ -35,7 +36,7 @@ struct DeviceStateApplyTests {
         try await NetnsLab.with(hosts: 1) { lab in
             let device = lab.hosts[0].device
             var r = try Reconciler(device: device)
-            var rng = ReconcileTests.RNG(state: 7)
+            var rng = SeededRNG(seed: 7)
             func same() throws {
                 let real = try device.read().peers.map(\.configuration).sorted { $0.publicKey < $1.publicKey }
                 let mine = r.state.peers.map(\.configuration).sorted { $0.publicKey < $1.publicKey }

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 import TeamwireCore
 import WireGuardControl
+import TestSupport
 
 /// A fresh network namespace for one test, removed afterwards whatever happens. `run` executes
 /// a body on a new thread that has joined it: netlink sockets and if_nametoindex act in the

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TeamwireCore
 @testable import WireGuardControl
+import TestSupport
 
 /// Real wireguard-go tunnels between network namespaces, configured only through the library.
 @Suite(.serialized) struct UserspaceTunnelTests {

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 import TeamwireCore
 import WireGuardControl
+import TestSupport
 
 /// The kernel WireGuard messages as bytes: SET_DEVICE encoding (split like wireguard-tools)
 /// read back by an independent decoder, and GET_DEVICE dumps built the way the kernel builds
@@ -28,7 +29,7 @@ struct WireGuardNetlinkTests {
     // MARK: SET_DEVICE
 
     @Test func smallUpdateIsOneMessageAndDecodesBack() throws {
-        var rng = TestRNG(seed: 1)
+        var rng = SeededRNG(seed: 1)
         let update = DeviceUpdate(
             privateKey: PrivateKey.generate(), listenPort: 51820, fwmark: 0x1234, replacePeers: true,
             peers: [
@@ -46,7 +47,7 @@ struct WireGuardNetlinkTests {
     }
 
     @Test func absentSettingsAreNotSent() throws {
-        var rng = TestRNG(seed: 2)
+        var rng = SeededRNG(seed: 2)
         let key = rng.key()
         let messages = try WireGuardNetlink.setMessages(DeviceUpdate(peers: [PeerUpdate(publicKey: key, allowedIPs: [ip("100.64.0.9/32")])]),
                                                         interface: "wg0", family: WG.family)
@@ -58,7 +59,7 @@ struct WireGuardNetlinkTests {
     }
 
     @Test func fiveThousandPeersSplitUnderTheLimitAndDecodeBack() throws {
-        var rng = TestRNG(seed: 3)
+        var rng = SeededRNG(seed: 3)
         var peers: [PeerUpdate] = []
         for i in 0..<5000 {
             var ips = [IPAddressRange.host(IPv4Address(0x6440_0000 + UInt32(i + 2)))]
@@ -82,7 +83,7 @@ struct WireGuardNetlinkTests {
     }
 
     @Test func aPeerWithManyAllowedIPsContinuesInTheNextMessages() throws {
-        var rng = TestRNG(seed: 4)
+        var rng = SeededRNG(seed: 4)
         let many = (0..<3000).map { i in i % 2 == 0 ? IPAddressRange.host(IPv4Address(0x0A00_0000 + UInt32(i))) : rng.v6(64) }
         let update = DeviceUpdate(replacePeers: false, peers: [
             PeerUpdate(publicKey: rng.key(), allowedIPs: [ip("100.64.0.2/32")]),
@@ -118,7 +119,7 @@ struct WireGuardNetlinkTests {
     }
 
     @Test func endpointsAreSockaddrs() throws {
-        var rng = TestRNG(seed: 5)
+        var rng = SeededRNG(seed: 5)
         let update = DeviceUpdate(peers: [PeerUpdate(publicKey: rng.key(), endpoint: ep("192.0.2.1:51820")),
                                           PeerUpdate(publicKey: rng.key(), endpoint: ep("[2001:db8::1]:443"))])
         let m = try WireGuardNetlink.setMessages(update, interface: "wg0", family: WG.family)[0]
@@ -132,7 +133,7 @@ struct WireGuardNetlinkTests {
     }
 
     @Test func attributesArePaddedAndAligned() throws {
-        var rng = TestRNG(seed: 6)
+        var rng = SeededRNG(seed: 6)
         for name in ["w", "wg0", "wg12", "teamwire-abcdef"] {
             let update = DeviceUpdate(listenPort: 1, peers: [PeerUpdate(publicKey: rng.key(), allowedIPs: [ip("10.1.2.0/23"), ip("fd00::1/128")])])
             let m = try WireGuardNetlink.setMessages(update, interface: name, family: WG.family)[0]
@@ -153,7 +154,7 @@ struct WireGuardNetlinkTests {
     }
 
     @Test func refusesWhatTheKernelCouldNotTake() throws {
-        var rng = TestRNG(seed: 7)
+        var rng = SeededRNG(seed: 7)
         let key = rng.key()
         #expect(throws: WireGuardError.self) {
             try WireGuardNetlink.setMessages(DeviceUpdate(peers: [PeerUpdate(publicKey: key, endpoint: self.ep("vpn.example:51820"))]),
@@ -180,7 +181,7 @@ struct WireGuardNetlinkTests {
     // MARK: GET_DEVICE
 
     func sampleDevice(peers count: Int, seed: UInt64, bigPeerIPs: Int = 0) -> DeviceState {
-        var rng = TestRNG(seed: seed)
+        var rng = SeededRNG(seed: seed)
         var d = DeviceState(name: "wg0")
         d.privateKey = .generate()
         d.listenPort = 51820
@@ -216,7 +217,7 @@ struct WireGuardNetlinkTests {
 
     @Test func mergesAPeerWhoseAllowedIPsSpanMessages() throws {
         var d = sampleDevice(peers: 3, seed: 11)
-        var rng = TestRNG(seed: 12)
+        var rng = SeededRNG(seed: 12)
         d.peers[1].allowedIPs = (0..<1000).map { i in i % 3 == 0 ? rng.v6(48) : .host(IPv4Address(0x0A00_0000 + UInt32(i))) }
         let messages = kernelDump(d, budget: 4096)
         // The peer's key appears at the start of several messages, each time with more allowed IPs.
@@ -240,7 +241,7 @@ struct WireGuardNetlinkTests {
     }
 
     @Test func decodesEveryPeerField() throws {
-        var rng = TestRNG(seed: 14)
+        var rng = SeededRNG(seed: 14)
         let key = rng.key(), psk = PresharedKey.generate()
         let peer: [TLV] = [
             .raw(WG.P.publicKey, key.rawValue), .raw(WG.P.psk, psk.rawValue),
@@ -270,7 +271,7 @@ struct WireGuardNetlinkTests {
     /// The kernel's handshake time is two s64: one no kernel reports is refused, as in the UAPI
     /// (the agent's millisecond and nanosecond arithmetic on it would overflow).
     @Test func refusesImpossibleHandshakeTimes() throws {
-        var rng = TestRNG(seed: 16)
+        var rng = SeededRNG(seed: 16)
         let key = rng.key()
         for (s, ns) in [(Int64.max, Int64(0)), (PeerState.Timestamp.maxSeconds + 1, 0), (-1, 0), (Int64.min, 0), (1_700_000_000, 1_000_000_000), (0, -1), (0, Int64.min)] {
             let m = genlMessage(command: WG.cmdGet, [.nest(WG.D.peers, [.nest(0, [.raw(WG.P.publicKey, key.rawValue), .raw(WG.P.handshake, le(s) + le(ns))])])])
@@ -284,7 +285,7 @@ struct WireGuardNetlinkTests {
     }
 
     @Test func refusesMalformedReplies() throws {
-        var rng = TestRNG(seed: 15)
+        var rng = SeededRNG(seed: 15)
         let good = genlMessage(command: WG.cmdGet, [.strz(WG.D.ifname, "wg0"), .nest(WG.D.peers, [.nest(0, [.raw(WG.P.publicKey, rng.key().rawValue)])])])
         _ = try WireGuardNetlink.decodeDevice([good], interface: "wg0")
         // An attribute length running past the message.
