@@ -15,11 +15,6 @@ import WireGuardControl
 import Glibc
 #endif
 
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
-
 @main
 enum AgentDaemon {
     static func main() async {

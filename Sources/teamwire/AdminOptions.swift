@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import CoordinatorClient
 import Coordinator
+import TeamwireCore
 
 /// Options every admin subcommand shares.
 struct AdminOptions: ParsableArguments {
@@ -13,18 +14,15 @@ struct AdminOptions: ParsableArguments {
     var client: AdminClient { AdminClient(socketPath: CoordinatorConfig(stateDirectory: state, listenHost: "", listenPort: 0).adminSocketPath) }
 }
 
-/// A failure the CLI reports as one line on stderr with exit status 1.
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
+extension CLIError {
     /// When the admin socket cannot be reached for lack of permission, says so (and which group
     /// to join) instead of "no coordinator is running".
     init(_ e: ClientError) {
         if case .noCoordinator(let socket, _) = e,
            let denied = SocketAccess.denial(socket, daemon: "the coordinator", defaultGroup: CoordinatorConfig.defaultSocketGroup) {
-            description = denied
+            self.init(denied)
         } else {
-            description = e.description
+            self.init(e.description)
         }
     }
 }

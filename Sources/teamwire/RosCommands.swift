@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import Foundation
 import RosBridge
+import TeamwireCore
 #if canImport(Glibc)
 import Glibc
 #endif
