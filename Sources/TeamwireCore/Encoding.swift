@@ -75,24 +75,32 @@ public enum Hex {
     }
 
     public static func decode(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
+        decode(Array(text.utf8)[...])
+    }
+
+    /// Hex digits (either case) to bytes; nil for an odd count or any other byte. Inlinable so
+    /// that the UAPI parser, which decodes keys straight from a reply's bytes, gets it specialized.
+    @inlinable
+    public static func decode(_ chars: ArraySlice<UInt8>) -> [UInt8]? {
         guard chars.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: c - 48
-            case 97...102: c - 87
-            case 65...70: c - 55
-            default: nil
-            }
-        }
         var out = [UInt8]()
         out.reserveCapacity(chars.count / 2)
-        var i = 0
-        while i < chars.count {
+        var i = chars.startIndex
+        while i < chars.endIndex {
             guard let h = nibble(chars[i]), let l = nibble(chars[i + 1]) else { return nil }
             out.append(h << 4 | l)
             i += 2
         }
         return out
+    }
+
+    @usableFromInline
+    static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 97...102: c - 87
+        case 65...70: c - 55
+        default: nil
+        }
     }
 }

@@ -129,23 +129,7 @@ public enum UAPI {
 
     /// 64 hex digits to 32 bytes; nil for anything else.
     static func hex32(_ s: ArraySlice<UInt8>) -> [UInt8]? {
-        guard s.count == 64 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: c - 48
-            case 97...102: c - 87
-            case 65...70: c - 55
-            default: nil
-            }
-        }
-        var out = [UInt8](repeating: 0, count: 32)
-        var i = s.startIndex
-        for j in 0..<32 {
-            guard let hi = nibble(s[i]), let lo = nibble(s[i + 1]) else { return nil }
-            out[j] = hi << 4 | lo
-            i += 2
-        }
-        return out
+        s.count == 64 ? Hex.decode(s) : nil
     }
 
     /// Parses a `set=1` reply: `errno=0` or the error.
