@@ -7,6 +7,7 @@ import Logging
 import RosBridge
 import Synchronization
 import TeamwireCore
+import WireGuardControl
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -186,37 +187,11 @@ final class DiscoveryServer: Sendable {
     struct SpawnError: Error { var message: String }
 
     static func spawn(_ argv: [String], log: String) -> Result<pid_t, SpawnError> {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // None of the agent's descriptors (agent.sock, netlink) in the child.
-        closeFrom?(&actions, 3)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // Its own group: stopping it reaches whatever it started (`fastdds discovery` is a script
-        // that runs the server as its child), and a Ctrl-C meant for the agent does not reach it.
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attr, 0)
-        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for p in cargs { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
-        guard rc == 0 else {
-            return .failure(SpawnError(message: rc == ENOENT ? "\(argv[0]) not found (install Fast DDS's tools, or give --discovery-server-command)"
-                                                             : "cannot run \(argv[0]): \(String(cString: strerror(rc)))"))
+        ChildSpawn.start(argv, log: log).mapError { f in
+            SpawnError(message: f.errno == ENOENT ? "\(argv[0]) not found (install Fast DDS's tools, or give --discovery-server-command)"
+                                                  : "cannot run \(argv[0]): \(String(cString: strerror(f.errno)))")
         }
-        return .success(pid)
     }
-
-    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which Swift's Glibc module does not declare.
-    private static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
-        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(sym, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
-    }()
 
     static func describe(_ status: Int32) -> String {
         let sig = status & 0x7f

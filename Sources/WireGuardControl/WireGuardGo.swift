@@ -100,38 +100,13 @@ public final class WireGuardGo: Sendable {
         return String(text.suffix(maxBytes))
     }
 
-    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which Swift's Glibc module
-    /// does not declare.
-    private static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
-        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(sym, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
-    }()
-
     static func spawn(_ argv: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Nothing else: wireguard-go outlives its parent, and an inherited descriptor (a
-        // listening socket another thread opened without close-on-exec yet) would keep a port
-        // busy after the parent died.
-        closeFrom?(&actions, 3)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // Its own process group: a Ctrl-C meant for the agent does not take the tunnel down.
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attr, 0)
-        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for p in cargs { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
-        guard rc == 0 else {
-            if rc == ENOENT { throw WireGuardError.wireguardGoMissing(argv[0]) }
-            throw WireGuardError.system(operation: "starting \(argv.joined(separator: " "))", errno: rc)
+        switch ChildSpawn.start(argv, log: log) {
+        case .success(let pid):
+            return pid
+        case .failure(let f):
+            if f.errno == ENOENT { throw WireGuardError.wireguardGoMissing(argv[0]) }
+            throw WireGuardError.system(operation: "starting \(argv.joined(separator: " "))", errno: f.errno)
         }
-        return pid
     }
 }
