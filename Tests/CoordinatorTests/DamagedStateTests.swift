@@ -57,10 +57,10 @@ extension IntegrationTests {
             _ = try await tc.enroll(token, name: "robot2")
             _ = try await tc.admin.removeNode(team: "iris", name: "robot1")  // a removal row
             let before = try await StateSnapshot.take(tc)
-            let again = try await tc.restart()
-            defer { Task { await again.stop() } }
-            #expect(try await StateSnapshot.take(again) == before)
-            #expect(reply.node.address == IPv4Address("100.64.0.2"))
+            try await tc.restart().stopping { (again: TestCoordinator) async throws in
+                #expect(try await StateSnapshot.take(again) == before)
+                #expect(reply.node.address == IPv4Address("100.64.0.2"))
+            }
         }
     }
 }

@@ -197,52 +197,52 @@ extension IntegrationTests {
         }
 
         @Test func everyNumberOfEverySealedRequestFromAStranger() async throws {
-            let tc = try await TestCoordinator.start()
-            defer { Task { await tc.stop() } }
-            try await tc.createTeam("iris")
-            let token = try await tc.token("iris", uses: 5)
-            // A member, so that a stranger's requests meet a team with a map, waiters and history.
-            let (member, joined) = try await tc.enroll(token, name: "robot1")
-            let before = try await StateSnapshot.take(tc)
-            let auditBefore = try await tc.admin.audit(team: nil)
+            try await TestCoordinator.with { tc in
+                try await tc.createTeam("iris")
+                let token = try await tc.token("iris", uses: 5)
+                // A member, so that a stranger's requests meet a team with a map, waiters and history.
+                let (member, joined) = try await tc.enroll(token, name: "robot1")
+                let before = try await StateSnapshot.take(tc)
+                let auditBefore = try await tc.admin.audit(team: nil)
 
-            // A key never enrolled, and a token id and secret that are not the real token's.
-            let stranger = PrivateKey.generate()
-            let s = Sealed.Sealer(tc, key: stranger)
-            let bogusID = TokenID.random().description, bogusSecret = Base64.encode(Sodium.randomBytes(32))
-            let probes = Self.probes(tokenID: bogusID, secret: bogusSecret)
-            try await Self.send(probes, tc, s)
+                // A key never enrolled, and a token id and secret that are not the real token's.
+                let stranger = PrivateKey.generate()
+                let s = Sealed.Sealer(tc, key: stranger)
+                let bogusID = TokenID.random().description, bogusSecret = Base64.encode(Sodium.randomBytes(32))
+                let probes = Self.probes(tokenID: bogusID, secret: bogusSecret)
+                try await Self.send(probes, tc, s)
 
-            // The coordinator still answers, and nothing changed: no node, no token use, no revision.
-            let (status, infoBody) = try await getInfo(tc)
-            #expect(status == 200 && (try? JSONDecoder().decode(CoordinatorInfo.self, from: Data(infoBody)))?.publicKey == tc.publicKey)
-            #expect(try await StateSnapshot.take(tc) == before)
-            // Only the enrolment refusals that reached the token lookup were audited (by design), each as refused.
-            let audit = try await tc.admin.audit(team: nil, limit: 100_000)
-            let added = audit.dropFirst(auditBefore.count)
-            #expect(Array(audit.prefix(auditBefore.count)) == auditBefore)
-            let audited = probes.filter { $0.op == .enroll && ($0.code == .unknownToken || $0.code == .malformedToken) }.count
-            #expect(added.count == audited, "one audit entry per enrolment refused at the token")
-            #expect(added.allSatisfy { $0.action == "node.enroll" && $0.actor.hasPrefix("token:") && $0.outcome != "ok" })
-            #expect(Set(added.map(\.outcome)) == [ErrorCode.unknownToken.rawValue, ErrorCode.malformedToken.rawValue])
+                // The coordinator still answers, and nothing changed: no node, no token use, no revision.
+                let (status, infoBody) = try await getInfo(tc)
+                #expect(status == 200 && (try? JSONDecoder().decode(CoordinatorInfo.self, from: Data(infoBody)))?.publicKey == tc.publicKey)
+                #expect(try await StateSnapshot.take(tc) == before)
+                // Only the enrolment refusals that reached the token lookup were audited (by design), each as refused.
+                let audit = try await tc.admin.audit(team: nil, limit: 100_000)
+                let added = audit.dropFirst(auditBefore.count)
+                #expect(Array(audit.prefix(auditBefore.count)) == auditBefore)
+                let audited = probes.filter { $0.op == .enroll && ($0.code == .unknownToken || $0.code == .malformedToken) }.count
+                #expect(added.count == audited, "one audit entry per enrolment refused at the token")
+                #expect(added.allSatisfy { $0.action == "node.enroll" && $0.actor.hasPrefix("token:") && $0.outcome != "ok" })
+                #expect(Set(added.map(\.outcome)) == [ErrorCode.unknownToken.rawValue, ErrorCode.malformedToken.rawValue])
 
-            // The stranger is still a stranger; the member is served as before.
-            let strangerClient = tc.node(token, key: stranger)
-            #expect(await refusal { () async throws(ClientError) in try await strangerClient.map(since: 0) } == .unknownNode)
-            #expect(try await member.map(since: 0).revision == joined.map.revision)
+                // The stranger is still a stranger; the member is served as before.
+                let strangerClient = tc.node(token, key: stranger)
+                #expect(await refusal { () async throws(ClientError) in try await strangerClient.map(since: 0) } == .unknownNode)
+                #expect(try await member.map(since: 0).revision == joined.map.revision)
 
-            // A real enrolment with the real token, from the same stranger's key, succeeds, and it
-            // is the only change: one node, one revision, one use of the token.
-            let (_, reply) = try await tc.enroll(token, name: "robot2", key: stranger)
-            #expect(reply.node.name == "robot2" && reply.node.publicKey == stranger.publicKey && reply.map.members?.count == 2)
-            var expected = before
-            expected.teams[0].revision += 1
-            expected.teams[0].members += 1
-            expected.tokens[0].uses += 1
-            let after = try await StateSnapshot.take(tc)
-            #expect(after.teams == expected.teams && after.tokens == expected.tokens)
-            #expect(after.nodes.count == 2 && after.nodes.first == before.nodes.first)
-            #expect(after.nodes.last.map { ($0.name, $0.publicKey, $0.address) } ?? ("", stranger.publicKey, IPv4Address(0)) == ("robot2", stranger.publicKey, reply.node.address))
+                // A real enrolment with the real token, from the same stranger's key, succeeds, and it
+                // is the only change: one node, one revision, one use of the token.
+                let (_, reply) = try await tc.enroll(token, name: "robot2", key: stranger)
+                #expect(reply.node.name == "robot2" && reply.node.publicKey == stranger.publicKey && reply.map.members?.count == 2)
+                var expected = before
+                expected.teams[0].revision += 1
+                expected.teams[0].members += 1
+                expected.tokens[0].uses += 1
+                let after = try await StateSnapshot.take(tc)
+                #expect(after.teams == expected.teams && after.tokens == expected.tokens)
+                #expect(after.nodes.count == 2 && after.nodes.first == before.nodes.first)
+                #expect(after.nodes.last.map { ($0.name, $0.publicKey, $0.address) } ?? ("", stranger.publicKey, IPv4Address(0)) == ("robot2", stranger.publicKey, reply.node.address))
+            }
         }
 
         /// One raw HTTP/1.1 request on a TCP connection to the public port, its sending side
@@ -271,35 +271,35 @@ extension IntegrationTests {
         /// always a 4xx (a length beyond the body sent was reported as a body over 64 KiB), and
         /// the coordinator goes on serving.
         @Test func extremeContentLengths() async throws {
-            let tc = try await TestCoordinator.start()
-            defer { Task { await tc.stop() } }
-            try await tc.createTeam("iris")
-            let token = try await tc.token("iris")
-            let sealed = Sealed.Sealer(tc, key: .generate()).seal(.map, MapRequest(since: 0, waitSeconds: 0)).bytes
-            for op in TeamwireCore.Operation.allCases {
-                for v in Self.values + ["", " ", "1, 2", "\(sealed.count), \(sealed.count)"] {
-                    let head = "POST \(op.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(Envelope.contentType)\r\nContent-Length: \(v)\r\nConnection: close\r\n\r\n"
-                    let label = "\(op.path) Content-Length '\(v.prefix(24))'"
-                    guard let r = Self.rawExchange(port: tc.port, head, body: sealed) else {
-                        Issue.record("\(label): closed without an answer")
-                        continue
-                    }
-                    #expect((400..<500).contains(r.status), "\(label): HTTP \(r.status) \(r.body.prefix(200))")
-                    // A length HTTP reads (digits only) reaches the coordinator: a JSON error saying
-                    // what the body is. Anything else is the HTTP parser's own bare 400.
-                    guard v.allSatisfy(\.isASCII), v.allSatisfy(\.isNumber), let n = UInt64(v) else { continue }
-                    let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(r.body.utf8)).error
-                    if n < sealed.count {
-                        #expect(r.status == 400 && e?.code == .badEnvelope, "\(label): \(r.body.prefix(200))")
-                    } else {
-                        #expect(r.status == 400 && e?.message.contains("the request body ended before its Content-Length") == true, "\(label): \(r.body.prefix(200))")
+            try await TestCoordinator.with { tc in
+                try await tc.createTeam("iris")
+                let token = try await tc.token("iris")
+                let sealed = Sealed.Sealer(tc, key: .generate()).seal(.map, MapRequest(since: 0, waitSeconds: 0)).bytes
+                for op in TeamwireCore.Operation.allCases {
+                    for v in Self.values + ["", " ", "1, 2", "\(sealed.count), \(sealed.count)"] {
+                        let head = "POST \(op.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(Envelope.contentType)\r\nContent-Length: \(v)\r\nConnection: close\r\n\r\n"
+                        let label = "\(op.path) Content-Length '\(v.prefix(24))'"
+                        guard let r = Self.rawExchange(port: tc.port, head, body: sealed) else {
+                            Issue.record("\(label): closed without an answer")
+                            continue
+                        }
+                        #expect((400..<500).contains(r.status), "\(label): HTTP \(r.status) \(r.body.prefix(200))")
+                        // A length HTTP reads (digits only) reaches the coordinator: a JSON error saying
+                        // what the body is. Anything else is the HTTP parser's own bare 400.
+                        guard v.allSatisfy(\.isASCII), v.allSatisfy(\.isNumber), let n = UInt64(v) else { continue }
+                        let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(r.body.utf8)).error
+                        if n < sealed.count {
+                            #expect(r.status == 400 && e?.code == .badEnvelope, "\(label): \(r.body.prefix(200))")
+                        } else {
+                            #expect(r.status == 400 && e?.message.contains("the request body ended before its Content-Length") == true, "\(label): \(r.body.prefix(200))")
+                        }
                     }
                 }
+                let (status, _) = try await getInfo(tc)
+                #expect(status == 200)
+                let (_, reply) = try await tc.enroll(token, name: "robot1")
+                #expect(reply.map.members?.count == 1)
             }
-            let (status, _) = try await getInfo(tc)
-            #expect(status == 200)
-            let (_, reply) = try await tc.enroll(token, name: "robot1")
-            #expect(reply.map.members?.count == 1)
         }
 
         func getInfo(_ tc: TestCoordinator) async throws -> (Int, [UInt8]) {
@@ -321,99 +321,99 @@ extension IntegrationTests {
         /// token ids and node names in paths): a 4xx JSON error, or for a value that is in range
         /// the success it stands for, and never anything else.
         @Test func everyNumberOfTheAdminAPI() async throws {
-            let tc = try await TestCoordinator.start()
-            defer { Task { await tc.stop() } }
-            try await tc.createTeam("iris", cidr: "100.64.8.0/24")
-            let before = try await StateSnapshot.take(tc)
-            let auditBefore = try await tc.admin.audit(team: nil)
-            typealias Admin = HostileAdminTests
-            func refused(_ method: String, _ path: String, _ body: String? = nil, status: Int = 400, code: ErrorCode, mentioning: String,
-                         sourceLocation: SourceLocation = #_sourceLocation) async throws {
-                try await Admin.expectRefused(tc, method, path, body, status: status, code: code, mentioning: mentioning, sourceLocation: sourceLocation)
-            }
-            let tokens = "/v1/teams/iris/tokens"
-            var accepted: [Int64] = []
-
-            for v in Self.values {
-                // ROS domain ids: checked before the name is found taken, so an id in range meets the existing team.
-                if let d = Self.strictly(v, Int.self) {
-                    if TeamSettings.rosDomainIDs.contains(d) {
-                        try await refused("POST", "/v1/teams", #"{"name":"iris","rosDomainID":\#(v)}"#, status: 409, code: .teamExists, mentioning: "already exists")
-                    } else {
-                        try await refused("POST", "/v1/teams", #"{"name":"iris","rosDomainID":\#(v)}"#, code: .invalidArgument, mentioning: "ROS domain id \(d) is outside 0...101")
-                    }
-                } else {
-                    try await refused("POST", "/v1/teams", #"{"name":"atlas","rosDomainID":\#(v)}"#, code: .badRequest, mentioning: Self.misfit(v))
+            try await TestCoordinator.with { tc in
+                try await tc.createTeam("iris", cidr: "100.64.8.0/24")
+                let before = try await StateSnapshot.take(tc)
+                let auditBefore = try await tc.admin.audit(team: nil)
+                typealias Admin = HostileAdminTests
+                func refused(_ method: String, _ path: String, _ body: String? = nil, status: Int = 400, code: ErrorCode, mentioning: String,
+                             sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                    try await Admin.expectRefused(tc, method, path, body, status: status, code: code, mentioning: mentioning, sourceLocation: sourceLocation)
                 }
-                // CIDRs: the prefix length and octets as text (a valid one meets the existing team), and numbers for every string.
-                for cidr in ["100.80.0.0/\(v)", "\(v).80.0.0/24", "100.80.0.\(v)/24", "\(v).0.0.0/16"] {
-                    let body = #"{"name":"iris","prefix":"\#(cidr)"}"#
-                    if let p = IPv4Prefix(cidr) {
-                        if Registry.teamPrefixLengths.contains(p.length) {
-                            try await refused("POST", "/v1/teams", body, status: 409, code: .teamExists, mentioning: "already exists")
+                let tokens = "/v1/teams/iris/tokens"
+                var accepted: [Int64] = []
+
+                for v in Self.values {
+                    // ROS domain ids: checked before the name is found taken, so an id in range meets the existing team.
+                    if let d = Self.strictly(v, Int.self) {
+                        if TeamSettings.rosDomainIDs.contains(d) {
+                            try await refused("POST", "/v1/teams", #"{"name":"iris","rosDomainID":\#(v)}"#, status: 409, code: .teamExists, mentioning: "already exists")
                         } else {
-                            try await refused("POST", "/v1/teams", body, code: .invalidPrefix, mentioning: "a team prefix must be /16 to /30")
+                            try await refused("POST", "/v1/teams", #"{"name":"iris","rosDomainID":\#(v)}"#, code: .invalidArgument, mentioning: "ROS domain id \(d) is outside 0...101")
                         }
                     } else {
-                        try await refused("POST", "/v1/teams", body, code: .badRequest, mentioning: "invalid IPv4 prefix")
+                        try await refused("POST", "/v1/teams", #"{"name":"atlas","rosDomainID":\#(v)}"#, code: .badRequest, mentioning: Self.misfit(v))
                     }
-                }
-                try await refused("POST", "/v1/teams", #"{"name":\#(v)}"#, code: .badRequest, mentioning: Self.wrongType(v, at: "name"))
-                for field in ["prefix", "mode"] {
-                    try await refused("POST", "/v1/teams", #"{"name":"atlas","\#(field)":\#(v)}"#, code: .badRequest, mentioning: Self.wrongType(v, at: field))
-                }
-                // Token uses, with an expiry of 0 s behind them: every uses value is judged, and none makes a token.
-                if let u = Self.strictly(v, Int.self) {
-                    let inRange = (1...CreateTokenRequest.maxUses).contains(u)
-                    try await refused("POST", tokens, #"{"uses":\#(v),"expiresInSeconds":0}"#, code: .invalidArgument,
-                                      mentioning: inRange ? "expiry must be between" : "uses must be 1...100000")
-                } else {
-                    try await refused("POST", tokens, #"{"uses":\#(v)}"#, code: .badRequest, mentioning: Self.misfit(v))
-                }
-                // Expiry: in range, a token is made (by design) with exactly that lifetime.
-                if let e = Self.strictly(v, Int64.self) {
-                    if (1...CreateTokenRequest.maxExpirySeconds).contains(e) {
-                        let (s, b) = try await Admin.raw(tc, "POST", tokens, body: Array(#"{"expiresInSeconds":\#(v)}"#.utf8))
-                        let created = try JSONDecoder().decode(CreatedToken.self, from: Data(b))
-                        #expect(s == 200 && created.info.expiresAt - created.info.createdAt == e * 1000, "expiresInSeconds \(v)")
-                        accepted.append(e)
+                    // CIDRs: the prefix length and octets as text (a valid one meets the existing team), and numbers for every string.
+                    for cidr in ["100.80.0.0/\(v)", "\(v).80.0.0/24", "100.80.0.\(v)/24", "\(v).0.0.0/16"] {
+                        let body = #"{"name":"iris","prefix":"\#(cidr)"}"#
+                        if let p = IPv4Prefix(cidr) {
+                            if Registry.teamPrefixLengths.contains(p.length) {
+                                try await refused("POST", "/v1/teams", body, status: 409, code: .teamExists, mentioning: "already exists")
+                            } else {
+                                try await refused("POST", "/v1/teams", body, code: .invalidPrefix, mentioning: "a team prefix must be /16 to /30")
+                            }
+                        } else {
+                            try await refused("POST", "/v1/teams", body, code: .badRequest, mentioning: "invalid IPv4 prefix")
+                        }
+                    }
+                    try await refused("POST", "/v1/teams", #"{"name":\#(v)}"#, code: .badRequest, mentioning: Self.wrongType(v, at: "name"))
+                    for field in ["prefix", "mode"] {
+                        try await refused("POST", "/v1/teams", #"{"name":"atlas","\#(field)":\#(v)}"#, code: .badRequest, mentioning: Self.wrongType(v, at: field))
+                    }
+                    // Token uses, with an expiry of 0 s behind them: every uses value is judged, and none makes a token.
+                    if let u = Self.strictly(v, Int.self) {
+                        let inRange = (1...CreateTokenRequest.maxUses).contains(u)
+                        try await refused("POST", tokens, #"{"uses":\#(v),"expiresInSeconds":0}"#, code: .invalidArgument,
+                                          mentioning: inRange ? "expiry must be between" : "uses must be 1...100000")
                     } else {
-                        try await refused("POST", tokens, #"{"expiresInSeconds":\#(v)}"#, code: .invalidArgument, mentioning: "expiry must be between 1 s and 366 days")
+                        try await refused("POST", tokens, #"{"uses":\#(v)}"#, code: .badRequest, mentioning: Self.misfit(v))
                     }
-                } else {
-                    try await refused("POST", tokens, #"{"expiresInSeconds":\#(v)}"#, code: .badRequest, mentioning: Self.misfit(v))
+                    // Expiry: in range, a token is made (by design) with exactly that lifetime.
+                    if let e = Self.strictly(v, Int64.self) {
+                        if (1...CreateTokenRequest.maxExpirySeconds).contains(e) {
+                            let (s, b) = try await Admin.raw(tc, "POST", tokens, body: Array(#"{"expiresInSeconds":\#(v)}"#.utf8))
+                            let created = try JSONDecoder().decode(CreatedToken.self, from: Data(b))
+                            #expect(s == 200 && created.info.expiresAt - created.info.createdAt == e * 1000, "expiresInSeconds \(v)")
+                            accepted.append(e)
+                        } else {
+                            try await refused("POST", tokens, #"{"expiresInSeconds":\#(v)}"#, code: .invalidArgument, mentioning: "expiry must be between 1 s and 366 days")
+                        }
+                    } else {
+                        try await refused("POST", tokens, #"{"expiresInSeconds":\#(v)}"#, code: .badRequest, mentioning: Self.misfit(v))
+                    }
+                    for field in ["reusable", "role"] {
+                        try await refused("POST", tokens, #"{"\#(field)":\#(v)}"#, code: .badRequest, mentioning: Self.wrongType(v, at: field))
+                    }
+                    try await refused("PUT", "/v1/teams/iris/ros-master", #"{"name":\#(v)}"#, code: .badRequest, mentioning: Self.wrongType(v, at: "name"))
+                    try await refused("PUT", "/v1/teams/iris/ros-master", #"{"name":"\#(v)"}"#, status: 404, code: .nodeNotFound, mentioning: "has no node named")
+                    // Numbers in paths and query strings.
+                    if Int(v) != nil {
+                        let (s, b) = try await Admin.raw(tc, "GET", "/v1/audit?limit=\(Self.escape(v))")
+                        #expect(s == 200 && (try? JSONDecoder().decode([AuditEvent].self, from: Data(b))) != nil, "audit limit \(v): HTTP \(s)")
+                    } else {
+                        try await refused("GET", "/v1/audit?limit=\(Self.escape(v))", code: .invalidArgument, mentioning: "limit must be a number")
+                    }
+                    if TokenID(v) != nil {
+                        try await refused("DELETE", "/v1/tokens/\(Self.escape(v))", status: 404, code: .tokenNotFound, mentioning: "no token with id")
+                    } else {
+                        try await refused("DELETE", "/v1/tokens/\(Self.escape(v))", code: .invalidArgument, mentioning: "is not a token id")
+                    }
+                    try await refused("DELETE", "/v1/teams/iris/nodes/\(Self.escape(v))", status: 404, code: .nodeNotFound, mentioning: "has no node named")
                 }
-                for field in ["reusable", "role"] {
-                    try await refused("POST", tokens, #"{"\#(field)":\#(v)}"#, code: .badRequest, mentioning: Self.wrongType(v, at: field))
-                }
-                try await refused("PUT", "/v1/teams/iris/ros-master", #"{"name":\#(v)}"#, code: .badRequest, mentioning: Self.wrongType(v, at: "name"))
-                try await refused("PUT", "/v1/teams/iris/ros-master", #"{"name":"\#(v)"}"#, status: 404, code: .nodeNotFound, mentioning: "has no node named")
-                // Numbers in paths and query strings.
-                if Int(v) != nil {
-                    let (s, b) = try await Admin.raw(tc, "GET", "/v1/audit?limit=\(Self.escape(v))")
-                    #expect(s == 200 && (try? JSONDecoder().decode([AuditEvent].self, from: Data(b))) != nil, "audit limit \(v): HTTP \(s)")
-                } else {
-                    try await refused("GET", "/v1/audit?limit=\(Self.escape(v))", code: .invalidArgument, mentioning: "limit must be a number")
-                }
-                if TokenID(v) != nil {
-                    try await refused("DELETE", "/v1/tokens/\(Self.escape(v))", status: 404, code: .tokenNotFound, mentioning: "no token with id")
-                } else {
-                    try await refused("DELETE", "/v1/tokens/\(Self.escape(v))", code: .invalidArgument, mentioning: "is not a token id")
-                }
-                try await refused("DELETE", "/v1/teams/iris/nodes/\(Self.escape(v))", status: 404, code: .nodeNotFound, mentioning: "has no node named")
-            }
 
-            // Still serving; the only changes are the tokens made with an in-range expiry (and
-            // their audit entries): no team, no node, no other token.
-            let after = try await StateSnapshot.take(tc)
-            #expect(after.teams == before.teams && after.nodes == before.nodes)
-            #expect(after.tokens.count == before.tokens.count + accepted.count)
-            #expect(after.tokens.map { $0.expiresAt - $0.createdAt }.sorted() == accepted.map { $0 * 1000 }.sorted())
-            let audit = try await tc.admin.audit(team: nil)
-            #expect(Array(audit.prefix(auditBefore.count)) == auditBefore)
-            #expect(audit.dropFirst(auditBefore.count).map(\.action) == Array(repeating: "token.create", count: accepted.count))
-            let atlas = try await tc.createTeam("atlas", cidr: "100.64.9.0/24")
-            #expect(atlas.rosDomainID == 2)
+                // Still serving; the only changes are the tokens made with an in-range expiry (and
+                // their audit entries): no team, no node, no other token.
+                let after = try await StateSnapshot.take(tc)
+                #expect(after.teams == before.teams && after.nodes == before.nodes)
+                #expect(after.tokens.count == before.tokens.count + accepted.count)
+                #expect(after.tokens.map { $0.expiresAt - $0.createdAt }.sorted() == accepted.map { $0 * 1000 }.sorted())
+                let audit = try await tc.admin.audit(team: nil)
+                #expect(Array(audit.prefix(auditBefore.count)) == auditBefore)
+                #expect(audit.dropFirst(auditBefore.count).map(\.action) == Array(repeating: "token.create", count: accepted.count))
+                let atlas = try await tc.createTeam("atlas", cidr: "100.64.9.0/24")
+                #expect(atlas.rosDomainID == 2)
+            }
         }
     }
 }

@@ -18,19 +18,19 @@ import Glibc
         let started: Result<TestCoordinator, Error>
         do { started = .success(try await TestCoordinator.start(dir: state)) } catch { started = .failure(error) }
         umask(old)
-        let tc = try started.get()
-        defer { Task { await tc.stop() } }
-        try await tc.createTeam("iris")
-        _ = try await tc.enroll(try await tc.token("iris"), name: "robot1")
+        try await started.get().stopping { tc in
+            try await tc.createTeam("iris")
+            _ = try await tc.enroll(try await tc.token("iris"), name: "robot1")
 
-        func mode(_ p: String) throws -> mode_t {
-            var st = stat()
-            guard stat(p, &st) == 0 else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: p]) }
-            return st.st_mode & 0o7777
-        }
-        #expect(try mode(state) == 0o700)
-        for file in ["coordinator.db", "coordinator.db-wal", "coordinator.db-shm", "coordinator.key", "coordinator.lock", "admin.sock"] {
-            #expect(try mode(state + "/" + file) == 0o600, "\(file)")
+            func mode(_ p: String) throws -> mode_t {
+                var st = stat()
+                guard stat(p, &st) == 0 else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: p]) }
+                return st.st_mode & 0o7777
+            }
+            #expect(try mode(state) == 0o700)
+            for file in ["coordinator.db", "coordinator.db-wal", "coordinator.db-shm", "coordinator.key", "coordinator.lock", "admin.sock"] {
+                #expect(try mode(state + "/" + file) == 0o600, "\(file)")
+            }
         }
     }
 }

@@ -56,13 +56,13 @@ extension IntegrationTests {
             _ = try await n2.report(endpoints: [Endpoint("192.0.2.12:51820")!], listenPort: 51820, machineID: nil)
             #expect(try await first.admin.listNodes(team: "iris").first { $0.name == "robot2" }?.machineID == Self.b)
 
-            let restarted = try await first.restart()
-            defer { Task { await restarted.stop() } }
-            let nodes = try await restarted.admin.listNodes(team: "iris")
-            #expect(nodes.first { $0.name == "robot1" }?.machineID == Self.a)
-            #expect(nodes.first { $0.name == "robot2" }?.machineID == Self.b)
-            #expect(nodes.first { $0.name == "robot3" }?.machineID == nil)
-            #expect(try await n1.map(since: 0).members?.first { $0.name == "robot2" }?.machineID == Self.b)
+            try await first.restart().stopping { restarted in
+                let nodes = try await restarted.admin.listNodes(team: "iris")
+                #expect(nodes.first { $0.name == "robot1" }?.machineID == Self.a)
+                #expect(nodes.first { $0.name == "robot2" }?.machineID == Self.b)
+                #expect(nodes.first { $0.name == "robot3" }?.machineID == nil)
+                #expect(try await n1.map(since: 0).members?.first { $0.name == "robot2" }?.machineID == Self.b)
+            }
         }
 
         /// A database written before the machine id (no column, no migration recorded) loads:
@@ -81,13 +81,13 @@ extension IntegrationTests {
             }
             try db.close()
 
-            let again = try await TestCoordinator.start(dir: tc.dir)
-            defer { Task { await again.stop() } }
-            let nodes = try await again.admin.listNodes(team: "iris")
-            #expect(nodes.map(\.name) == ["robot1"] && nodes[0].machineID == nil)
-            _ = try await NodeClient(coordinatorKey: again.publicKey, endpoints: [again.endpoint], privateKey: key)
-                .report(endpoints: [], listenPort: 51820, machineID: Self.a)
-            #expect(try await again.admin.listNodes(team: "iris")[0].machineID == Self.a)
+            try await TestCoordinator.with(dir: tc.dir) { again in
+                let nodes = try await again.admin.listNodes(team: "iris")
+                #expect(nodes.map(\.name) == ["robot1"] && nodes[0].machineID == nil)
+                _ = try await NodeClient(coordinatorKey: again.publicKey, endpoints: [again.endpoint], privateKey: key)
+                    .report(endpoints: [], listenPort: 51820, machineID: Self.a)
+                #expect(try await again.admin.listNodes(team: "iris")[0].machineID == Self.a)
+            }
         }
     }
 }

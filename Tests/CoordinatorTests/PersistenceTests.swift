@@ -24,28 +24,28 @@ extension IntegrationTests {
             let key = tc.publicKey
             let revision = before.teams[0].revision
 
-            let restarted = try await first.restart()
-            defer { Task { await restarted.stop() } }
-            tc = restarted
-            #expect(tc.publicKey == key)
-            #expect(try await tc.admin.listTeams() == before.teams)
-            #expect(try await tc.admin.listNodes(team: nil).map { var n = $0; n.lastSeen = nil; return n } == before.nodes)
-            #expect(try await tc.admin.listTokens(team: "iris") == before.tokens)
-            #expect(try await tc.admin.audit(team: nil) == before.audit)
+            try await first.restart().stopping { restarted in
+                tc = restarted
+                #expect(tc.publicKey == key)
+                #expect(try await tc.admin.listTeams() == before.teams)
+                #expect(try await tc.admin.listNodes(team: nil).map { var n = $0; n.lastSeen = nil; return n } == before.nodes)
+                #expect(try await tc.admin.listTokens(team: "iris") == before.tokens)
+                #expect(try await tc.admin.audit(team: nil) == before.audit)
 
-            // A node that was at an older revision gets a correct delta from the reloaded history.
-            let delta = try await n1.map(since: r1.map.revision)
-            #expect(!delta.full && delta.revision == revision)
-            #expect(delta.added.map(\.name) == ["r3"] && delta.removed.isEmpty)  // r2 came and went after r1's revision
-            #expect(delta.team.rosMaster == "r1")
-            // The same token keeps working (the pinned key survived), the re-enrolling key keeps its
-            // address, and the address freed by r2 is reused rather than duplicated.
-            let again = try await tc.node(token, key: k1).enroll(token: token, name: "r1")
-            #expect(again.node.address == r1.node.address)
-            let (_, r4) = try await tc.enroll(token, name: "r4")
-            #expect(r4.node.address == IPv4Address("100.80.0.3")!)
-            let addresses = try await tc.admin.listNodes(team: "iris").map(\.address)
-            #expect(Set(addresses).count == addresses.count)
+                // A node that was at an older revision gets a correct delta from the reloaded history.
+                let delta = try await n1.map(since: r1.map.revision)
+                #expect(!delta.full && delta.revision == revision)
+                #expect(delta.added.map(\.name) == ["r3"] && delta.removed.isEmpty)  // r2 came and went after r1's revision
+                #expect(delta.team.rosMaster == "r1")
+                // The same token keeps working (the pinned key survived), the re-enrolling key keeps its
+                // address, and the address freed by r2 is reused rather than duplicated.
+                let again = try await tc.node(token, key: k1).enroll(token: token, name: "r1")
+                #expect(again.node.address == r1.node.address)
+                let (_, r4) = try await tc.enroll(token, name: "r4")
+                #expect(r4.node.address == IPv4Address("100.80.0.3")!)
+                let addresses = try await tc.admin.listNodes(team: "iris").map(\.address)
+                #expect(Set(addresses).count == addresses.count)
+            }
         }
 
         /// kill -9 of the real coordinator binary in the middle of an enrolment storm: every

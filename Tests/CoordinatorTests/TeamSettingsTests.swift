@@ -47,47 +47,47 @@ extension IntegrationTests {
             _ = try await tc.node(token, key: k1).enroll(token: token, name: "robot1b")
             #expect(try await tc.admin.listTeams().first { $0.name == "iris" }?.discoveryServer == "robot1b")
             // ... survives a restart, and goes with the member.
-            let restarted = try await tc.restart()
-            defer { Task { await restarted.stop() } }
-            let iris = try #require(try await restarted.admin.listTeams().first { $0.name == "iris" })
-            #expect(iris.discoveryServer == "robot1b" && iris.rosDiscovery == .server && iris.rmwImplementation == "rmw_zenoh_cpp")
-            _ = try await restarted.admin.removeNode(team: "iris", name: "robot1b")
-            let after = try #require(try await restarted.admin.listTeams().first { $0.name == "iris" })
-            #expect(after.discoveryServer == nil && after.rosDiscovery == .server)
-            #expect(try await n2.map(since: 0).team.discoveryServer == nil)
-            let audit = try await restarted.admin.audit(team: "iris").filter { $0.action == "team.settings" }
-            #expect(audit.count == 4 && audit.allSatisfy { $0.actor == "admin:tester" && $0.outcome == "ok" })
-            #expect(audit.first?.detail == "ROS discovery server, discovery server robot1, RMW rmw_fastrtps_cpp")
+            try await tc.restart().stopping { restarted in
+                let iris = try #require(try await restarted.admin.listTeams().first { $0.name == "iris" })
+                #expect(iris.discoveryServer == "robot1b" && iris.rosDiscovery == .server && iris.rmwImplementation == "rmw_zenoh_cpp")
+                _ = try await restarted.admin.removeNode(team: "iris", name: "robot1b")
+                let after = try #require(try await restarted.admin.listTeams().first { $0.name == "iris" })
+                #expect(after.discoveryServer == nil && after.rosDiscovery == .server)
+                #expect(try await n2.map(since: 0).team.discoveryServer == nil)
+                let audit = try await restarted.admin.audit(team: "iris").filter { $0.action == "team.settings" }
+                #expect(audit.count == 4 && audit.allSatisfy { $0.actor == "admin:tester" && $0.outcome == "ok" })
+                #expect(audit.first?.detail == "ROS discovery server, discovery server robot1, RMW rmw_fastrtps_cpp")
+            }
         }
 
         @Test func hostileSettingsAreRefusedAndChangeNothing() async throws {
-            let tc = try await TestCoordinator.start()
-            defer { Task { await tc.stop() } }
-            try await tc.createTeam("iris")
-            _ = try await tc.enroll(try await tc.token("iris"), name: "robot1")
-            let before = try await HostileAdminTests.world(tc)
-            func refused(_ body: String, path: String = "/v1/teams/iris/settings", status: Int = 400, code: ErrorCode, mentioning: String,
-                         sourceLocation: SourceLocation = #_sourceLocation) async throws {
-                try await HostileAdminTests.expectRefused(tc, "PUT", path, body, status: status, code: code, mentioning: mentioning, sourceLocation: sourceLocation)
+            try await TestCoordinator.with { tc in
+                try await tc.createTeam("iris")
+                _ = try await tc.enroll(try await tc.token("iris"), name: "robot1")
+                let before = try await HostileAdminTests.world(tc)
+                func refused(_ body: String, path: String = "/v1/teams/iris/settings", status: Int = 400, code: ErrorCode, mentioning: String,
+                             sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                    try await HostileAdminTests.expectRefused(tc, "PUT", path, body, status: status, code: code, mentioning: mentioning, sourceLocation: sourceLocation)
+                }
+                try await refused("{}", code: .invalidArgument, mentioning: "nothing to change")
+                try await refused(#"{"rosDiscovery":null}"#, code: .invalidArgument, mentioning: "nothing to change")
+                try await refused(#"{"rosDiscovery":"easy"}"#, code: .badRequest, mentioning: "rosDiscovery")
+                try await refused(#"{"rosDiscovery":["server"]}"#, code: .badRequest, mentioning: "rosDiscovery")
+                try await refused(#"{"rmw":"rmw_fastrtps_cpp"}"#, code: .badRequest, mentioning: "unknown field 'rmw'")
+                for bad in ["rmw_x; rm -rf /", "rmw_$(id)", "RMW_FASTRTPS_CPP", "", "fastrtps", "rmw_\\n", "rmw_" + String(repeating: "a", count: 200)] {
+                    try await refused(#"{"rmwImplementation":"\#(bad)"}"#, code: .invalidArgument, mentioning: "RMW implementation")
+                }
+                try await refused(#"{"rmwImplementation":7}"#, code: .badRequest, mentioning: "wrong type at 'rmwImplementation'")
+                try await refused(#"{"discoveryServer":"ghost"}"#, status: 404, code: .nodeNotFound, mentioning: "no node named 'ghost'")
+                try await refused(#"{"discoveryServer":"\#(String(repeating: "x", count: 5000))"}"#, status: 404, code: .nodeNotFound, mentioning: "no node named")
+                // A valid field beside an invalid one: nothing of it is applied.
+                try await refused(#"{"rosDiscovery":"server","discoveryServer":"ghost"}"#, status: 404, code: .nodeNotFound, mentioning: "ghost")
+                try await refused(#"{"rosDiscovery":"server","rmwImplementation":"rmw x"}"#, code: .invalidArgument, mentioning: "RMW implementation")
+                try await refused(#"{"rosDiscovery":"server"}"#, path: "/v1/teams/nope/settings", status: 404, code: .teamNotFound, mentioning: "no team named 'nope'")
+                try await HostileAdminTests.expectRefused(tc, "POST", "/v1/teams", #"{"name":"atlas","rmwImplementation":"rmw_$(reboot)"}"#, code: .invalidArgument, mentioning: "RMW implementation")
+                try await HostileAdminTests.expectRefused(tc, "POST", "/v1/teams", #"{"name":"atlas","rosDiscovery":"multicast"}"#, code: .badRequest, mentioning: "rosDiscovery")
+                #expect(try await HostileAdminTests.world(tc) == before)
             }
-            try await refused("{}", code: .invalidArgument, mentioning: "nothing to change")
-            try await refused(#"{"rosDiscovery":null}"#, code: .invalidArgument, mentioning: "nothing to change")
-            try await refused(#"{"rosDiscovery":"easy"}"#, code: .badRequest, mentioning: "rosDiscovery")
-            try await refused(#"{"rosDiscovery":["server"]}"#, code: .badRequest, mentioning: "rosDiscovery")
-            try await refused(#"{"rmw":"rmw_fastrtps_cpp"}"#, code: .badRequest, mentioning: "unknown field 'rmw'")
-            for bad in ["rmw_x; rm -rf /", "rmw_$(id)", "RMW_FASTRTPS_CPP", "", "fastrtps", "rmw_\\n", "rmw_" + String(repeating: "a", count: 200)] {
-                try await refused(#"{"rmwImplementation":"\#(bad)"}"#, code: .invalidArgument, mentioning: "RMW implementation")
-            }
-            try await refused(#"{"rmwImplementation":7}"#, code: .badRequest, mentioning: "wrong type at 'rmwImplementation'")
-            try await refused(#"{"discoveryServer":"ghost"}"#, status: 404, code: .nodeNotFound, mentioning: "no node named 'ghost'")
-            try await refused(#"{"discoveryServer":"\#(String(repeating: "x", count: 5000))"}"#, status: 404, code: .nodeNotFound, mentioning: "no node named")
-            // A valid field beside an invalid one: nothing of it is applied.
-            try await refused(#"{"rosDiscovery":"server","discoveryServer":"ghost"}"#, status: 404, code: .nodeNotFound, mentioning: "ghost")
-            try await refused(#"{"rosDiscovery":"server","rmwImplementation":"rmw x"}"#, code: .invalidArgument, mentioning: "RMW implementation")
-            try await refused(#"{"rosDiscovery":"server"}"#, path: "/v1/teams/nope/settings", status: 404, code: .teamNotFound, mentioning: "no team named 'nope'")
-            try await HostileAdminTests.expectRefused(tc, "POST", "/v1/teams", #"{"name":"atlas","rmwImplementation":"rmw_$(reboot)"}"#, code: .invalidArgument, mentioning: "RMW implementation")
-            try await HostileAdminTests.expectRefused(tc, "POST", "/v1/teams", #"{"name":"atlas","rosDiscovery":"multicast"}"#, code: .badRequest, mentioning: "rosDiscovery")
-            #expect(try await HostileAdminTests.world(tc) == before)
         }
 
         /// A database written before these settings (schema v1 only) loads: its teams are on
@@ -106,15 +106,15 @@ extension IntegrationTests {
                 }
                 #expect(try await q.read { db in try db.columns(in: "team").map { (c: ColumnInfo) in c.name } }.contains("ros_discovery") == false)
             }
-            let tc = try await TestCoordinator.start(dir: dir)
-            defer { Task { await tc.stop() } }
-            let iris = try #require(try await tc.admin.listTeams().first)
-            #expect(iris.name == "iris" && iris.rosDomainID == 4 && iris.rosDiscovery == .peers && iris.discoveryServer == nil && iris.rmwImplementation == nil)
-            let (n, r) = try await tc.enroll(try await tc.token("iris"), name: "robot1")
-            #expect(r.map.team.rosDiscovery == .peers)
-            _ = try await tc.admin.setTeamSettings(team: "iris", SetTeamSettingsRequest(rosDiscovery: .server, discoveryServer: "robot1", rmwImplementation: "rmw_cyclonedds_cpp"))
-            let t = try await n.map(since: 0).team
-            #expect(t.rosDiscovery == .server && t.discoveryServer == "robot1" && t.rmwImplementation == "rmw_cyclonedds_cpp")
+            try await TestCoordinator.with(dir: dir) { tc in
+                let iris = try #require(try await tc.admin.listTeams().first)
+                #expect(iris.name == "iris" && iris.rosDomainID == 4 && iris.rosDiscovery == .peers && iris.discoveryServer == nil && iris.rmwImplementation == nil)
+                let (n, r) = try await tc.enroll(try await tc.token("iris"), name: "robot1")
+                #expect(r.map.team.rosDiscovery == .peers)
+                _ = try await tc.admin.setTeamSettings(team: "iris", SetTeamSettingsRequest(rosDiscovery: .server, discoveryServer: "robot1", rmwImplementation: "rmw_cyclonedds_cpp"))
+                let t = try await n.map(since: 0).team
+                #expect(t.rosDiscovery == .server && t.discoveryServer == "robot1" && t.rmwImplementation == "rmw_cyclonedds_cpp")
+            }
         }
     }
 }

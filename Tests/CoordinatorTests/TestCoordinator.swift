@@ -66,6 +66,26 @@ final class TestCoordinator: Sendable {
         server.releaseLock()
     }
 
+    /// Starts a coordinator, runs `body` with it and stops it, awaited, whether `body` returns
+    /// or throws (a teardown left to an unawaited Task could outlive the test).
+    @discardableResult
+    static func with<R>(dir: String? = nil, port: Int = 0, hub: HubConfig? = nil, logLevel: Logger.Level = .warning,
+                        _ body: (TestCoordinator) async throws -> R) async throws -> R {
+        try await start(dir: dir, port: port, hub: hub, logLevel: logLevel).stopping(body)
+    }
+
+    /// Runs `body` with this coordinator, then stops it (awaited), even when `body` throws.
+    @discardableResult
+    func stopping<R>(_ body: (TestCoordinator) async throws -> R) async throws -> R {
+        let result: R
+        do { result = try await body(self) } catch {
+            await stop()
+            throw error
+        }
+        await stop()
+        return result
+    }
+
     /// Stops this instance and starts a new one on the same state directory and port.
     func restart() async throws -> TestCoordinator {
         await stop()

@@ -37,50 +37,50 @@ extension IntegrationTests {
         }
 
         @Test func everyRefusal() async throws {
-            let tc = try await TestCoordinator.start()
-            defer { Task { await tc.stop() } }
-            try await tc.createTeam("iris")
-            try await tc.createTeam("atlas")
-            let good = try await tc.token("iris", uses: 1)
+            try await TestCoordinator.with { tc in
+                try await tc.createTeam("iris")
+                try await tc.createTeam("atlas")
+                let good = try await tc.token("iris", uses: 1)
 
-            // Unknown id, and a known id with the wrong secret, look the same (no oracle).
-            var unknown = good
-            unknown.id = TokenID.random()
-            try await expectRefused(tc, unknown, code: .unknownToken, mentioning: "no such token")
-            var wrongSecret = good
-            wrongSecret.secret = Sodium.randomBytes(32)
-            try await expectRefused(tc, wrongSecret, code: .unknownToken, mentioning: "no such token")
+                // Unknown id, and a known id with the wrong secret, look the same (no oracle).
+                var unknown = good
+                unknown.id = TokenID.random()
+                try await expectRefused(tc, unknown, code: .unknownToken, mentioning: "no such token")
+                var wrongSecret = good
+                wrongSecret.secret = Sodium.randomBytes(32)
+                try await expectRefused(tc, wrongSecret, code: .unknownToken, mentioning: "no such token")
 
-            // A token of team iris presented for team atlas.
-            var wrongTeam = good
-            wrongTeam.team = "atlas"
-            try await expectRefused(tc, wrongTeam, code: .wrongTeam, mentioning: "atlas")
+                // A token of team iris presented for team atlas.
+                var wrongTeam = good
+                wrongTeam.team = "atlas"
+                try await expectRefused(tc, wrongTeam, code: .wrongTeam, mentioning: "atlas")
 
-            // Used up.
-            _ = try await tc.enroll(good, name: "robot1")
-            try await expectRefused(tc, good, code: .tokenUsedUp, mentioning: "used 1 of 1")
+                // Used up.
+                _ = try await tc.enroll(good, name: "robot1")
+                try await expectRefused(tc, good, code: .tokenUsedUp, mentioning: "used 1 of 1")
 
-            // Revoked.
-            let revokable = try await tc.admin.createToken(team: "iris", CreateTokenRequest(uses: 5))
-            _ = try await tc.admin.revokeToken(id: revokable.info.id.description)
-            try await expectRefused(tc, try EnrollmentToken(parsing: revokable.token), code: .tokenRevoked, mentioning: "revoked")
+                // Revoked.
+                let revokable = try await tc.admin.createToken(team: "iris", CreateTokenRequest(uses: 5))
+                _ = try await tc.admin.revokeToken(id: revokable.info.id.description)
+                try await expectRefused(tc, try EnrollmentToken(parsing: revokable.token), code: .tokenRevoked, mentioning: "revoked")
 
-            // Expired.
-            let short = try await tc.token("iris", uses: 5, expires: 1)
-            try await Task.sleep(for: .milliseconds(1100))
-            try await expectRefused(tc, short, code: .tokenExpired, mentioning: "expired")
+                // Expired.
+                let short = try await tc.token("iris", uses: 5, expires: 1)
+                try await Task.sleep(for: .milliseconds(1100))
+                try await expectRefused(tc, short, code: .tokenExpired, mentioning: "expired")
 
-            // Malformed secret inside an otherwise valid sealed request.
-            let fresh = try await tc.token("iris", uses: 5)
-            let key = PrivateKey.generate()
-            let before = try await snapshot(tc)
-            let sealed = ControlCodec.sealRequest(.enroll, EnrollRequest(tokenID: fresh.id, secret: "not base64!", team: "iris", name: "x", endpoints: [], listenPort: nil),
-                                                  senderKey: key.publicKey, sharedKey: SharedKey(privateKey: key, publicKey: tc.publicKey), nowMillis: Registry.wallClockMillis())
-            let (status, body) = try await tc.postRaw("/v1/enroll", sealed.bytes)
-            #expect(status == 400)
-            let r = try ControlCodec.openReply(body, as: Empty.self, sharedKey: SharedKey(privateKey: key, publicKey: tc.publicKey), requestNonce: sealed.nonce)
-            #expect(r.failureCode == .malformedToken)
-            #expect(try await snapshot(tc) == before)
+                // Malformed secret inside an otherwise valid sealed request.
+                let fresh = try await tc.token("iris", uses: 5)
+                let key = PrivateKey.generate()
+                let before = try await snapshot(tc)
+                let sealed = ControlCodec.sealRequest(.enroll, EnrollRequest(tokenID: fresh.id, secret: "not base64!", team: "iris", name: "x", endpoints: [], listenPort: nil),
+                                                      senderKey: key.publicKey, sharedKey: SharedKey(privateKey: key, publicKey: tc.publicKey), nowMillis: Registry.wallClockMillis())
+                let (status, body) = try await tc.postRaw("/v1/enroll", sealed.bytes)
+                #expect(status == 400)
+                let r = try ControlCodec.openReply(body, as: Empty.self, sharedKey: SharedKey(privateKey: key, publicKey: tc.publicKey), requestNonce: sealed.nonce)
+                #expect(r.failureCode == .malformedToken)
+                #expect(try await snapshot(tc) == before)
+            }
         }
 
         @Test func malformedTokenTextIsRefusedBeforeAnythingIsSent() throws {
