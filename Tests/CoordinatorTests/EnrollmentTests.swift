@@ -13,7 +13,7 @@ import TeamwireCore
 
 /// A man in the middle on loopback: forwards the public API to the real coordinator and lets a
 /// test rewrite each reply. Everything it saw is recorded.
-final class MITMProxy: Sendable {
+final class MITMProxy: Stoppable {
     let group: ServiceGroup
     let task: Task<Void, Error>
     let port: Int
@@ -140,30 +140,31 @@ extension IntegrationTests {
                         return reply
                     }
                 }
-                defer { Task { await proxy.stop() } }
-                var viaProxy = token
-                viaProxy.endpoints = [Endpoint("127.0.0.1:\(proxy.port)")!]
+                try await proxy.stopping { _ in
+                    var viaProxy = token
+                    viaProxy.endpoints = [Endpoint("127.0.0.1:\(proxy.port)")!]
 
-                // Passing through: enrolment works, and the proxy saw neither the secret nor the name.
-                let key = PrivateKey.generate()
-                let node = NodeClient(token: viaProxy, privateKey: key)
-                _ = try await node.enroll(token: token, name: "robot-secretname")
-                let wire = proxy.requests.flatMap { $0 }
-                #expect(!contains(wire, token.secret))
-                #expect(!contains(wire, Array(Base64.encode(token.secret).utf8)))
-                #expect(!contains(wire, Array("robot-secretname".utf8)))
+                    // Passing through: enrolment works, and the proxy saw neither the secret nor the name.
+                    let key = PrivateKey.generate()
+                    let node = NodeClient(token: viaProxy, privateKey: key)
+                    _ = try await node.enroll(token: token, name: "robot-secretname")
+                    let wire = proxy.requests.flatMap { $0 }
+                    #expect(!contains(wire, token.secret))
+                    #expect(!contains(wire, Array(Base64.encode(token.secret).utf8)))
+                    #expect(!contains(wire, Array("robot-secretname".utf8)))
 
-                for (m, expectedCode) in [("flip", ErrorCode.cannotOpen), ("resign", .cannotOpen), ("replay", .replayed)] {
-                    let victim = NodeClient(token: viaProxy, privateKey: .generate())
-                    if m == "replay" {
-                        // An old, genuine reply to this same node, replayed to its next request.
-                        mode.value = "pass"
-                        _ = try await victim.enroll(token: token, name: "n-replay")
+                    for (m, expectedCode) in [("flip", ErrorCode.cannotOpen), ("resign", .cannotOpen), ("replay", .replayed)] {
+                        let victim = NodeClient(token: viaProxy, privateKey: .generate())
+                        if m == "replay" {
+                            // An old, genuine reply to this same node, replayed to its next request.
+                            mode.value = "pass"
+                            _ = try await victim.enroll(token: token, name: "n-replay")
+                        }
+                        mode.value = m
+                        let e = await refusalError { () async throws(ClientError) in try await victim.enroll(token: token, name: "n-\(m)") }
+                        guard case .badReply(let why)? = e else { Issue.record("\(m): expected the client to reject the reply, got \(String(describing: e))"); continue }
+                        #expect(why.contains(expectedCode == .replayed ? "does not answer this request" : "not sealed by the pinned coordinator key"), "\(m): \(why)")
                     }
-                    mode.value = m
-                    let e = await refusalError { () async throws(ClientError) in try await victim.enroll(token: token, name: "n-\(m)") }
-                    guard case .badReply(let why)? = e else { Issue.record("\(m): expected the client to reject the reply, got \(String(describing: e))"); continue }
-                    #expect(why.contains(expectedCode == .replayed ? "does not answer this request" : "not sealed by the pinned coordinator key"), "\(m): \(why)")
                 }
             }
         }

@@ -10,7 +10,7 @@ import TeamwireCore
 
 /// A real coordinator in this process: real SQLite file in a fresh temp directory, real HTTP on
 /// 127.0.0.1 (kernel-chosen port), real admin Unix socket.
-final class TestCoordinator: Sendable {
+final class TestCoordinator: Stoppable {
     let dir: String
     let server: CoordinatorServer
     let group: ServiceGroup
@@ -67,23 +67,11 @@ final class TestCoordinator: Sendable {
     }
 
     /// Starts a coordinator, runs `body` with it and stops it, awaited, whether `body` returns
-    /// or throws (a teardown left to an unawaited Task could outlive the test).
+    /// or throws.
     @discardableResult
     static func with<R>(dir: String? = nil, port: Int = 0, hub: HubConfig? = nil, logLevel: Logger.Level = .warning,
                         _ body: (TestCoordinator) async throws -> R) async throws -> R {
         try await start(dir: dir, port: port, hub: hub, logLevel: logLevel).stopping(body)
-    }
-
-    /// Runs `body` with this coordinator, then stops it (awaited), even when `body` throws.
-    @discardableResult
-    func stopping<R>(_ body: (TestCoordinator) async throws -> R) async throws -> R {
-        let result: R
-        do { result = try await body(self) } catch {
-            await stop()
-            throw error
-        }
-        await stop()
-        return result
     }
 
     /// Stops this instance and starts a new one on the same state directory and port.
@@ -241,6 +229,26 @@ func refusalError<T>(_ body: () async throws(ClientError) -> T) async -> ClientE
         return nil
     } catch {
         return error
+    }
+}
+
+/// A server a test starts and must stop, awaited, even when the test throws (a teardown left to
+/// an unawaited Task could outlive the test).
+protocol Stoppable: Sendable {
+    func stop() async
+}
+
+extension Stoppable {
+    /// Runs `body` with this server, then stops it, whether `body` returns or throws.
+    @discardableResult
+    func stopping<R>(_ body: (Self) async throws -> R) async throws -> R {
+        let result: R
+        do { result = try await body(self) } catch {
+            await stop()
+            throw error
+        }
+        await stop()
+        return result
     }
 }
 
