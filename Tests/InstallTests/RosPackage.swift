@@ -53,8 +53,8 @@ struct RobotInstall {
         dir = try RosPackage.scratch(tag)
         try FileManager.default.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/ros", withIntermediateDirectories: true)
-        // Modes given, not left to the umask: the coordinator's in-process tests set the test
-        // process's umask to 077, under which a plain cp makes binaries nobody may run.
+        // Modes given, not left to the umask: under a umask of 077 (a root shell's, or a test's)
+        // a plain cp makes binaries nobody may run.
         for binary in Install.shipped { try run(["install", "-m", "0755", Install.products + "/" + binary, dir + "/bin/"]) }
         try run(["cp", "-a", RosPackage.source, dir + "/ros/teamwire_ros"])
         chmod(dir + "/bin", 0o755)

@@ -36,8 +36,8 @@ final class SystemdContainer {
         }
         try fm.createDirectory(atPath: stage + "/usr", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: stage + "/etc", withIntermediateDirectories: true)
-        // Readable by the container's users whatever this process's umask (the in-process
-        // coordinator tests set it to 077): an overlay's upper directory lends its mode to the
+        // Readable by the container's users whatever this process's umask (077 under a hardened
+        // root shell): an overlay's upper directory lends its mode to the
         // merged one, and a 0700 /usr/share would lock the ROS user out of everything.
         try run(["chmod", "-R", "go+rX", stage])
         nspawn = try ChildProcess.start(
