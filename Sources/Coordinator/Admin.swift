@@ -188,18 +188,7 @@ extension Registry {
             let rev = try db.bumpRevision(team: tid)
             try db.execute(sql: "UPDATE team SET ros_master = ?, settings_revision = ? WHERE id = ?", arguments: [name, Int64(rev), tid])
             try db.appendAudit(time: now, actor: actor, team: team, action: "team.ros-master", subject: name, outcome: "ok")
-            db.afterNextTransaction { _ in
-                let woken = self.state.withLock { s in
-                    s.withTeam(tid) { t -> [CheckedContinuation<Void, Never>] in
-                        var settings = t.map.settings
-                        settings.rosMaster = name
-                        t.map.updateSettings(settings, at: rev)
-                        return t.changed()
-                    }
-                }
-                for c in woken { c.resume() }
-                self.changes.bump()
-            }
+            self.publishSettings(db, team: tid, at: rev) { $0.rosMaster = name }
             return .success(())
         }
         if case .failure(let e) = r.flatMap({ $0 }) { return .failure(e) }

@@ -37,19 +37,27 @@ extension Registry {
             try db.appendAudit(time: now, actor: actor, team: team, action: "team.settings", subject: team, outcome: "ok",
                                detail: "ROS discovery \(settings.rosDiscovery.rawValue), discovery server \(settings.discoveryServer ?? "none"), RMW \(settings.rmwImplementation ?? "unset")")
             let final = settings
-            db.afterNextTransaction { _ in
-                let woken = self.state.withLock { s in
-                    s.withTeam(tid) { t -> [CheckedContinuation<Void, Never>] in
-                        t.map.updateSettings(final, at: rev)
-                        return t.changed()
-                    }
-                }
-                for c in woken { c.resume() }
-                self.changes.bump()
-            }
+            self.publishSettings(db, team: tid, at: rev) { $0 = final }
             return .success(())
         }
         if case .failure(let e) = r.flatMap({ $0 }) { return .failure(e) }
         return .success(listTeams().first { $0.name == team }!)
+    }
+
+    /// Once the transaction commits: the team's settings change in memory at `rev` and every long
+    /// poll waiting on the team returns them (set-ros-master and team set).
+    func publishSettings(_ db: Database, team tid: Int64, at rev: UInt64, _ change: @escaping @Sendable (inout TeamSettings) -> Void) {
+        db.afterNextTransaction { _ in
+            let woken = self.state.withLock { s in
+                s.withTeam(tid) { t -> [CheckedContinuation<Void, Never>] in
+                    var settings = t.map.settings
+                    change(&settings)
+                    t.map.updateSettings(settings, at: rev)
+                    return t.changed()
+                }
+            }
+            for c in woken { c.resume() }
+            self.changes.bump()
+        }
     }
 }
