@@ -194,13 +194,16 @@ final class CoordinatorProcess: @unchecked Sendable {
     }
 }
 
-/// A free TCP port on loopback (bound then released; only for child processes that need a fixed port).
+private let handedOutPorts = Mutex<Set<UInt16>>([])
+
 /// A free loopback TCP port below the kernel's ephemeral range (32768 and up): a test that
 /// stops and restarts a server on the same port must not find it taken in between by some
-/// concurrent test's outgoing connection.
+/// concurrent test's outgoing connection. Never the same port twice in one test process, so two
+/// parallel tests cannot draw one port between the check and their bind.
 func freePort() -> Int {
     while true {
         let port = UInt16.random(in: 20000..<32000)
+        guard handedOutPorts.withLock({ $0.insert(port).inserted }) else { continue }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
