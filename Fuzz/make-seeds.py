@@ -16,7 +16,7 @@ def add(target, data):
         data = data.encode()
     seeds.setdefault(target, []).append(data)
 
-# token: EnrollmentTokenTests' sample (team "lab", IPv4, IPv6 and name endpoints) as text, and
+# token: EnrolmentTokenTests' sample (team "lab", IPv4, IPv6 and name endpoints) as text, and
 # the same payloads without checksum (the harness also reads its input as a payload).
 def token_payload(team, endpoints, secret=bytes(range(32)), key=bytes(range(100, 132)), tid=bytes(range(1, 9))):
     b = bytes([1]) + tid + secret + key + bytes([len(team)]) + team.encode() + bytes([len(endpoints)])

@@ -88,8 +88,8 @@ public actor Agent {
     }
 
     public func join(_ req: JoinRequest) async throws -> TeamStatus {
-        let token: EnrollmentToken
-        do { token = try EnrollmentToken(parsing: req.token) } catch { throw AgentError(error.message) }
+        let token: EnrolmentToken
+        do { token = try EnrolmentToken(parsing: req.token) } catch { throw AgentError(error.message) }
         if let problem = Names.labelProblem(req.name) { throw AgentError("bad node name \"\(req.name)\": \(problem)") }
         if let s = sessions[token.team] {
             let st = await s.status()
@@ -139,7 +139,7 @@ public actor Agent {
     }
 
     /// Saves a new enrolment and brings the team up.
-    private func enrolled(_ token: EnrollmentToken, reply: EnrollReply, port: UInt16, key: PrivateKey) async throws -> TeamStatus {
+    private func enrolled(_ token: EnrolmentToken, reply: EnrollReply, port: UInt16, key: PrivateKey) async throws -> TeamStatus {
         let e = Enrolment(team: token.team, node: reply.node, coordinatorKey: token.coordinatorKey, coordinatorEndpoints: token.endpoints,
                           interfaceName: teamInterfaceName(token.team), listenPort: port, enrolledAt: Int64(Date().timeIntervalSince1970 * 1000))
         try store.saveEnrolment(e)
@@ -153,7 +153,7 @@ public actor Agent {
     /// `teamwire join` asks again (one request to the agent per attempt, so it can say what
     /// it waits for, and Ctrl-C, which closes its connection, cancels the attempt in flight): the
     /// same key and token enrolling again is accepted, and spends no second use of the token.
-    private func enroll(_ token: EnrollmentToken, name: String, key: PrivateKey, port: UInt16) async -> Result<EnrollReply, ClientError> {
+    private func enroll(_ token: EnrolmentToken, name: String, key: PrivateKey, port: UInt16) async -> Result<EnrollReply, ClientError> {
         let client = NodeClient(token: token, privateKey: key)
         logger.info("enrolling", metadata: ["team": "\(token.team)", "name": "\(name)", "coordinator": "\(token.endpoints.map(\.description).joined(separator: ","))"])
         do {

@@ -121,7 +121,7 @@ extension Registry {
             return try TokenRow(row: try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id.description])!).info(team: team, now: now)
         }
         return result.map { info in
-            let token = EnrollmentToken(id: id, secret: secret, coordinatorKey: identity.publicKey, team: team, endpoints: endpoints)
+            let token = EnrolmentToken(id: id, secret: secret, coordinatorKey: identity.publicKey, team: team, endpoints: endpoints)
             return CreatedToken(info: info, token: token.text)
         }
     }

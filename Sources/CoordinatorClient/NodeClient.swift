@@ -36,11 +36,11 @@ public final class NodeClient: Sendable {
         self.connectTimeout = connectTimeout
     }
 
-    public convenience init(token: EnrollmentToken, privateKey: PrivateKey, connectTimeout: TimeAmount = .seconds(3)) {
+    public convenience init(token: EnrolmentToken, privateKey: PrivateKey, connectTimeout: TimeAmount = .seconds(3)) {
         self.init(coordinatorKey: token.coordinatorKey, endpoints: token.endpoints, privateKey: privateKey, connectTimeout: connectTimeout)
     }
 
-    public func enroll(token: EnrollmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil, machineID: String? = nil,
+    public func enroll(token: EnrolmentToken, name: String, endpoints: [Endpoint] = [], listenPort: UInt16? = nil, machineID: String? = nil,
                        timeout: Duration = .seconds(30)) async throws(ClientError) -> EnrollReply {
         let req = EnrollRequest(token: token, name: name, endpoints: endpoints, listenPort: listenPort, machineID: machineID)
         do {

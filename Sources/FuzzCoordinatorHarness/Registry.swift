@@ -45,7 +45,7 @@ public enum CoordinatorFuzz {
                                      logger: logger, clock: { Keys.now })
         _ = try! blocking { await registry.createTeam(CreateTeamRequest(name: "iris", prefix: IPv4Prefix("100.64.0.0/24")), actor: "fuzz") }.get()
         let created = try! blocking { await registry.createToken(team: "iris", CreateTokenRequest(reusable: true, expiresInSeconds: CreateTokenRequest.maxExpirySeconds), actor: "fuzz") }.get()
-        let token = try! EnrollmentToken(parsing: created.token)
+        let token = try! EnrolmentToken(parsing: created.token)
         // Long polls never park: the handler answers at once, as on shutdown.
         registry.drainPolls()
         func enroll(_ key: PrivateKey, _ name: String) -> [UInt8] {

@@ -17,7 +17,7 @@ public enum FuzzHarness {
     }
 
     public static let targets: [Target] = [
-        Target(name: "token", summary: "EnrollmentToken(parsing:): a token that parses re-encodes (.text) to an equal token", run: token),
+        Target(name: "token", summary: "EnrolmentToken(parsing:): a token that parses re-encodes (.text) to an equal token", run: token),
         Target(name: "frames", summary: "Envelope.decodeRequest/decodeReply and opening on raw HTTP bodies (a decoded envelope re-encodes to its bytes; no box opens), PathSignalMessage.parse and CanaryMessage.parse/answer on raw datagrams", run: frames),
         Target(name: "sealed-request", summary: "the request JSON inside a correctly sealed box: ControlCodec.openRequest for every operation, OpenedRequest.body for every body type, ReplayWindow.admit; what decodes re-seals and opens equal", run: sealedRequest),
         Target(name: "sealed-reply", summary: "the reply JSON inside a correctly sealed box: ControlCodec.openReply for every reply type; what decodes re-seals and opens equal", run: sealedReply),

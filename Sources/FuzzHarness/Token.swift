@@ -8,15 +8,15 @@ extension FuzzHarness {
         tokenText(text(bytes))
         var payload = bytes
         payload += Sodium.hash(bytes).prefix(4)
-        tokenText(EnrollmentToken.prefix + Base64.encode(payload, url: true))
+        tokenText(EnrolmentToken.prefix + Base64.encode(payload, url: true))
     }
 
     static func tokenText(_ s: String) {
-        guard let t = try? EnrollmentToken(parsing: s) else { return }
-        require(t.secret.count == 32 && (1...EnrollmentToken.maxEndpoints).contains(t.endpoints.count) && Names.isValidLabel(t.team),
+        guard let t = try? EnrolmentToken(parsing: s) else { return }
+        require(t.secret.count == 32 && (1...EnrolmentToken.maxEndpoints).contains(t.endpoints.count) && Names.isValidLabel(t.team),
                 "a parsed token breaks its own invariants: \(t.team) \(t.endpoints)")
-        let again: EnrollmentToken
-        do { again = try EnrollmentToken(parsing: t.text) } catch {
+        let again: EnrolmentToken
+        do { again = try EnrolmentToken(parsing: t.text) } catch {
             require(false, "a parsed token's own text is refused: \(error) (\(t.text))")
             return
         }

@@ -68,7 +68,7 @@ public struct EnrollRequest: Codable, Sendable, Equatable {
         self.machineID = machineID
     }
 
-    public init(token: EnrollmentToken, name: String, endpoints: [Endpoint], listenPort: UInt16?, machineID: String? = nil) {
+    public init(token: EnrolmentToken, name: String, endpoints: [Endpoint], listenPort: UInt16?, machineID: String? = nil) {
         self.init(tokenID: token.id, secret: Base64.encode(token.secret), team: token.team, name: name, endpoints: endpoints, listenPort: listenPort,
                   machineID: machineID)
     }

@@ -163,10 +163,10 @@ struct CoordinatorBench: AsyncParsableCommand {
         try await child.waitReady(admin)
         // The throughput figure enrols into a team of its own, so that the fan-out team has exactly N members.
         _ = try await admin.createTeam(CreateTeamRequest(name: "enrol", prefix: IPv4Prefix("100.65.0.0/16")))
-        let enrolToken = try EnrollmentToken(parsing: try await admin.createToken(team: "enrol", CreateTokenRequest(reusable: true)).token)
+        let enrolToken = try EnrolmentToken(parsing: try await admin.createToken(team: "enrol", CreateTokenRequest(reusable: true)).token)
         let team = "bench"
         _ = try await admin.createTeam(CreateTeamRequest(name: team, prefix: IPv4Prefix("100.64.0.0/16")))
-        let token = try EnrollmentToken(parsing: try await admin.createToken(team: team, CreateTokenRequest(reusable: true)).token)
+        let token = try EnrolmentToken(parsing: try await admin.createToken(team: team, CreateTokenRequest(reusable: true)).token)
         let wire = SealedHTTP(http: http, endpoint: token.endpoints.first ?? child.endpoint)
         let stats = StatsProbe(http: http, socketPath: child.socketPath)
         let hasStats = await stats.get() != nil
@@ -378,7 +378,7 @@ struct CoordinatorBench: AsyncParsableCommand {
     }
 
     /// A real NodeClient enrols one more node, and an enrolled member asks for the full map.
-    func nodeClientCheck(members n: Int, token: EnrollmentToken, fresh node: SimNode, member: SimNode, http: HTTPClient) async -> NodeClientCheck {
+    func nodeClientCheck(members n: Int, token: EnrolmentToken, fresh node: SimNode, member: SimNode, http: HTTPClient) async -> NodeClientCheck {
         let fresh = NodeClient(token: token, privateKey: node.key)
         let enrol: String
         do {
@@ -411,7 +411,7 @@ struct CoordinatorBench: AsyncParsableCommand {
     /// Enrols `count` nodes named m<i> with `inFlight` requests outstanding. With `decode` every
     /// reply is opened and decoded as NodeClient would; without, it is opened and checked to be a
     /// success (decoding a full map per enrolment would cost the benchmark O(N) per node).
-    func enrol(count: Int, from start: Int, token: EnrollmentToken, wire: SealedHTTP, inFlight: Int, decode: Bool) async throws -> Enrolled {
+    func enrol(count: Int, from start: Int, token: EnrolmentToken, wire: SealedHTTP, inFlight: Int, decode: Bool) async throws -> Enrolled {
         struct One: Sendable { var node: SimNode; var latency: Double; var bytes: Int; var error: String?; var done: ContinuousClock.Instant }
         let tail = min(count, max(50, count / 10))
         return await withTaskGroup(of: One.self) { group in

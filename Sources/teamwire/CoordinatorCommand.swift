@@ -75,7 +75,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             for e in publicEndpoints where Endpoint(e) == nil {
                 throw ValidationError("--public-endpoint must be HOST:PORT, e.g. coord.example:7946 (got '\(e)')")
             }
-            if let why = EnrollmentToken.problem(with: publicEndpoints.compactMap(Endpoint.init)) { throw ValidationError("--public-endpoint: \(why)") }
+            if let why = EnrolmentToken.problem(with: publicEndpoints.compactMap(Endpoint.init)) { throw ValidationError("--public-endpoint: \(why)") }
             if publicEndpoints.isEmpty, let (host, _) = listenParts, ["0.0.0.0", "::"].contains(host) {
                 throw ValidationError("--public-endpoint is required when listening on \(host): tokens must say where nodes reach the coordinator")
             }

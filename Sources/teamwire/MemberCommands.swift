@@ -50,8 +50,8 @@ struct JoinCommand: AsyncParsableCommand {
         if text == "-" { text = readLine(strippingNewline: true) ?? "" }
         text = text.trimmingCharacters(in: .whitespacesAndNewlines)
         // Parse here too, so a mistyped token fails before any agent is involved.
-        let parsed: EnrollmentToken
-        do { parsed = try EnrollmentToken(parsing: text) } catch { throw CLIError("bad token: \(error.message)") }
+        let parsed: EnrolmentToken
+        do { parsed = try EnrolmentToken(parsing: text) } catch { throw CLIError("bad token: \(error.message)") }
         let nodeName = name ?? Self.hostName()
         let client = options.client
         let started = ContinuousClock.now

@@ -23,7 +23,7 @@ extension IntegrationTests {
 
             r = try await runCLI(["token", "create", "iris", "--uses", "2", "--expires", "1h"] + s)
             #expect(r.status == 0)
-            let token = try EnrollmentToken(parsing: r.out)
+            let token = try EnrolmentToken(parsing: r.out)
             #expect(token.team == "iris" && token.endpoints == [Endpoint("127.0.0.1:\(proc.port)")!])
             _ = try await NodeClient(token: token, privateKey: .generate()).enroll(token: token, name: "robot1")
             _ = try await NodeClient(token: token, privateKey: .generate()).enroll(token: token, name: "robot2")

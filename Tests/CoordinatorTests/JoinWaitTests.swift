@@ -89,7 +89,7 @@ final class AgentNetns: @unchecked Sendable {
 
     /// A token for team iris that sends the node to `endpoints` (signed by nobody: no request gets far enough to matter).
     static func token(_ endpoints: [String]) -> String {
-        EnrollmentToken(id: TokenID.random(), secret: (0..<32).map { _ in UInt8.random(in: 0...255) }, coordinatorKey: PrivateKey.generate().publicKey,
+        EnrolmentToken(id: TokenID.random(), secret: (0..<32).map { _ in UInt8.random(in: 0...255) }, coordinatorKey: PrivateKey.generate().publicKey,
                         team: "iris", endpoints: endpoints.map { Endpoint($0)! }).text
     }
 

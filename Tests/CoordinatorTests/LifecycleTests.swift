@@ -34,7 +34,7 @@ extension IntegrationTests {
             try await TestCoordinator.with { tc in
                 try await tc.createTeam("iris")
                 let created = try await tc.admin.createToken(team: "iris", CreateTokenRequest(uses: 2, expiresInSeconds: 3600, role: .laptop))
-                let token = try EnrollmentToken(parsing: created.token)
+                let token = try EnrolmentToken(parsing: created.token)
                 #expect(token.team == "iris" && token.coordinatorKey == tc.publicKey && token.endpoints == [tc.endpoint])
                 #expect(created.info.maxUses == 2 && created.info.role == .laptop && created.info.state == "active")
 

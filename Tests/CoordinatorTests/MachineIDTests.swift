@@ -12,7 +12,7 @@ extension IntegrationTests {
         static let a = MachineID.hash(fileText: "0123456789abcdef0123456789abcdef\n")!
         static let b = MachineID.hash(fileText: "fedcba9876543210fedcba9876543210\n")!
 
-        func enroll(_ tc: TestCoordinator, _ token: EnrollmentToken, _ name: String, machineID: String?,
+        func enroll(_ tc: TestCoordinator, _ token: EnrolmentToken, _ name: String, machineID: String?,
                     key: PrivateKey = .generate()) async throws(ClientError) -> (NodeClient, EnrollReply) {
             let n = tc.node(token, key: key)
             return (n, try await n.enroll(token: token, name: name, endpoints: [Endpoint("192.0.2.10:51820")!], listenPort: 51820, machineID: machineID))

@@ -59,7 +59,7 @@ extension IntegrationTests {
             try await proc.waitReady()
             let admin = AdminClient(socketPath: dir + "/admin.sock", actor: "tester")
             _ = try await admin.createTeam(CreateTeamRequest(name: "storm", prefix: IPv4Prefix("100.100.0.0/22")))
-            let token = try EnrollmentToken(parsing: try await admin.createToken(team: "storm", CreateTokenRequest(reusable: true)).token)
+            let token = try EnrolmentToken(parsing: try await admin.createToken(team: "storm", CreateTokenRequest(reusable: true)).token)
 
             let acknowledged = Locked<[String: IPv4Address]>([:])
             let storm = Task {

@@ -52,7 +52,7 @@ extension IntegrationTests {
 
         /// A token that parses (the CLI checks it before asking the agent); no coordinator is behind it.
         static var someToken: String {
-            EnrollmentToken(id: .random(), secret: Array(repeating: 7, count: 32), coordinatorKey: PrivateKey.generate().publicKey,
+            EnrolmentToken(id: .random(), secret: Array(repeating: 7, count: 32), coordinatorKey: PrivateKey.generate().publicKey,
                             team: "iris", endpoints: [Endpoint("127.0.0.1:9")!]).text
         }
 

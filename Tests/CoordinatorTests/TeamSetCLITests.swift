@@ -19,7 +19,7 @@ extension IntegrationTests {
             var r = try await runCLI(["team", "create", "iris", "--ros-discovery", "server", "--rmw", "rmw_cyclonedds_cpp"] + s)
             #expect(r.status == 0, "\(r.err)")
             r = try await runCLI(["token", "create", "iris"] + s)
-            let token = try EnrollmentToken(parsing: r.out)
+            let token = try EnrolmentToken(parsing: r.out)
             _ = try await NodeClient(token: token, privateKey: .generate()).enroll(token: token, name: "robot1")
 
             r = try await runCLI(["team", "list"] + s)

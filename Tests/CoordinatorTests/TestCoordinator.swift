@@ -91,17 +91,17 @@ final class TestCoordinator: Stoppable {
         try await admin.createTeam(CreateTeamRequest(name: name, prefix: cidr.flatMap(IPv4Prefix.init), mode: mode))
     }
 
-    func token(_ team: String, uses: Int? = nil, reusable: Bool = false, expires: Int64? = nil, role: Role? = nil) async throws -> EnrollmentToken {
+    func token(_ team: String, uses: Int? = nil, reusable: Bool = false, expires: Int64? = nil, role: Role? = nil) async throws -> EnrolmentToken {
         let created = try await admin.createToken(team: team, CreateTokenRequest(uses: uses, reusable: reusable ? true : nil, expiresInSeconds: expires, role: role))
-        return try EnrollmentToken(parsing: created.token)
+        return try EnrolmentToken(parsing: created.token)
     }
 
     /// A node holding only a token and a fresh WireGuard key.
-    func node(_ token: EnrollmentToken, key: PrivateKey = .generate()) -> NodeClient {
+    func node(_ token: EnrolmentToken, key: PrivateKey = .generate()) -> NodeClient {
         NodeClient(token: token, privateKey: key)
     }
 
-    func enroll(_ token: EnrollmentToken, name: String, key: PrivateKey = .generate()) async throws -> (NodeClient, EnrollReply) {
+    func enroll(_ token: EnrolmentToken, name: String, key: PrivateKey = .generate()) async throws -> (NodeClient, EnrollReply) {
         let n = node(token, key: key)
         return (n, try await n.enroll(token: token, name: name, endpoints: [Endpoint("192.0.2.10:51820")!], listenPort: 51820))
     }

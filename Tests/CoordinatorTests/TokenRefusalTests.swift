@@ -22,7 +22,7 @@ extension IntegrationTests {
             return Snapshot(teams: try await tc.admin.listTeams(), nodes: nodes, tokens: tokens.map { var t = $0; t.state = ""; return t })
         }
 
-        func expectRefused(_ tc: TestCoordinator, _ token: EnrollmentToken, name: String = "robot9", code: ErrorCode, mentioning: String) async throws {
+        func expectRefused(_ tc: TestCoordinator, _ token: EnrolmentToken, name: String = "robot9", code: ErrorCode, mentioning: String) async throws {
             let before = try await snapshot(tc)
             let auditBefore = try await tc.admin.audit(team: nil).count
             let node = tc.node(token)
@@ -62,7 +62,7 @@ extension IntegrationTests {
                 // Revoked.
                 let revokable = try await tc.admin.createToken(team: "iris", CreateTokenRequest(uses: 5))
                 _ = try await tc.admin.revokeToken(id: revokable.info.id.description)
-                try await expectRefused(tc, try EnrollmentToken(parsing: revokable.token), code: .tokenRevoked, mentioning: "revoked")
+                try await expectRefused(tc, try EnrolmentToken(parsing: revokable.token), code: .tokenRevoked, mentioning: "revoked")
 
                 // Expired.
                 let short = try await tc.token("iris", uses: 5, expires: 1)
@@ -85,7 +85,7 @@ extension IntegrationTests {
 
         @Test func malformedTokenTextIsRefusedBeforeAnythingIsSent() throws {
             for bad in ["", "hello", "twt1-", "twt1-@@@@", "twt2-AAAA", "twt1-" + String(repeating: "A", count: 200)] {
-                #expect(throws: APIError.self) { try EnrollmentToken(parsing: bad) }
+                #expect(throws: APIError.self) { try EnrolmentToken(parsing: bad) }
             }
         }
     }

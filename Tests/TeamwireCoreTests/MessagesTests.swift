@@ -21,7 +21,7 @@ struct MessagesTests {
 
     @Test("every message type survives its own strict decoding")
     func roundTrips() throws {
-        let token = EnrollmentToken(id: TokenID("0011223344556677")!, secret: [UInt8](repeating: 9, count: 32), coordinatorKey: fixedKey(1),
+        let token = EnrolmentToken(id: TokenID("0011223344556677")!, secret: [UInt8](repeating: 9, count: 32), coordinatorKey: fixedKey(1),
                                     team: "lab", endpoints: [endpoint("1.2.3.4:5")])
         let full = MapUpdate(revision: 9, full: true, team: Self.settings, hub: Self.hub, members: [Self.m(1, 2), Self.m(2, 3)])
         let delta = MapUpdate(revision: 10, full: false, team: Self.settings, hub: Self.hub, members: nil,
@@ -63,7 +63,7 @@ struct MessagesTests {
 
     @Test("enrol requests carry the token's id, team and secret")
     func enrollFromToken() {
-        let token = EnrollmentToken(id: TokenID("0011223344556677")!, secret: (0..<32).map { UInt8($0) }, coordinatorKey: fixedKey(1),
+        let token = EnrolmentToken(id: TokenID("0011223344556677")!, secret: (0..<32).map { UInt8($0) }, coordinatorKey: fixedKey(1),
                                     team: "lab", endpoints: [endpoint("1.2.3.4:5")])
         let r = EnrollRequest(token: token, name: "r1", endpoints: [], listenPort: 7)
         #expect(r.tokenID == token.id)

@@ -66,13 +66,13 @@ final class MITMProxy: Stoppable {
 
 extension IntegrationTests {
     @Suite("Enrolment")
-    struct EnrollmentTests {
+    struct EnrolmentTests {
         @Test func endToEndFromTokenOnly() async throws {
             try await TestCoordinator.with { tc in
                 try await tc.createTeam("iris", cidr: "100.80.0.0/24")
                 let text = try await tc.admin.createToken(team: "iris", CreateTokenRequest(uses: 5)).token
                 // The node gets nothing but the text of the token.
-                let token = try EnrollmentToken(parsing: text + "\n")
+                let token = try EnrolmentToken(parsing: text + "\n")
                 let key = PrivateKey.generate()
                 let node = NodeClient(token: token, privateKey: key)
                 let reply = try await node.enroll(token: token, name: "robot1", endpoints: [Endpoint("192.0.2.10:51820")!, Endpoint("[2001:db8::10]:51820")!], listenPort: 51820)

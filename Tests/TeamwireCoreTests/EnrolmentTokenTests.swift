@@ -4,17 +4,17 @@ import Testing
 import TestSupport
 
 @Suite("Enrolment tokens")
-struct EnrollmentTokenTests {
+struct EnrolmentTokenTests {
     static let id = TokenID("0123456789abcdef")!
     static let secret: [UInt8] = (0..<32).map { UInt8($0 * 7 & 255) }
     static let key = try! PublicKey(hexKey: "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
     static let endpoints = [endpoint("203.0.113.7:7946"), endpoint("[2001:db8::7]:7946"), endpoint("coord.example.org:443")]
 
-    static func sample(team: String = "lab", endpoints: [Endpoint] = endpoints) -> EnrollmentToken {
-        EnrollmentToken(id: id, secret: secret, coordinatorKey: key, team: team, endpoints: endpoints)
+    static func sample(team: String = "lab", endpoints: [Endpoint] = endpoints) -> EnrolmentToken {
+        EnrolmentToken(id: id, secret: secret, coordinatorKey: key, team: team, endpoints: endpoints)
     }
 
-    /// The documented layout, built independently of `EnrollmentToken.text`.
+    /// The documented layout, built independently of `EnrolmentToken.text`.
     static func body(version: UInt8 = 1, id: [UInt8] = id.bytes, secret: [UInt8] = secret, key: [UInt8] = key.rawValue,
                      team: [UInt8] = Array("lab".utf8), teamLen: Int? = nil,
                      endpoints: [[UInt8]] = endpoints.map { Array($0.description.utf8) }, endpointCount: Int? = nil) -> [UInt8] {
@@ -26,10 +26,10 @@ struct EnrollmentTokenTests {
     }
 
     static func text(_ body: [UInt8], checksum: Bool = true) -> String {
-        EnrollmentToken.prefix + Base64.encode(body + (checksum ? Array(Sodium.hash(body).prefix(4)) : []), url: true)
+        EnrolmentToken.prefix + Base64.encode(body + (checksum ? Array(Sodium.hash(body).prefix(4)) : []), url: true)
     }
 
-    static func parse(_ s: String) -> Result<EnrollmentToken, APIError> { outcome { () throws(APIError) in try EnrollmentToken(parsing: s) } }
+    static func parse(_ s: String) -> Result<EnrolmentToken, APIError> { outcome { () throws(APIError) in try EnrolmentToken(parsing: s) } }
 
     static func refusalMessage(_ s: String) -> String? {
         switch parse(s) {
@@ -48,7 +48,7 @@ struct EnrollmentTokenTests {
         #expect(text == Self.text(Self.body()))
         #expect(text.hasPrefix("twt1-"))
         #expect(!text.contains("=") && !text.contains("+") && !text.contains("/"))
-        let parsed = try EnrollmentToken(parsing: text)
+        let parsed = try EnrolmentToken(parsing: text)
         #expect(parsed == t)
         #expect(parsed.id == Self.id)
         #expect(parsed.secret == Self.secret)
@@ -63,14 +63,14 @@ struct EnrollmentTokenTests {
         let host = Array(repeating: String(repeating: "a", count: 63), count: 3).joined(separator: ".") + "." + String(repeating: "b", count: 61)
         let longest = try #require(Endpoint(host + ":1"))
         #expect(longest.description.utf8.count == 255)
-        #expect(EnrollmentToken.problem(with: [longest]) == nil)
+        #expect(EnrolmentToken.problem(with: [longest]) == nil)
         let t = Self.sample(endpoints: [longest])
-        #expect(try EnrollmentToken(parsing: t.text).endpoints == [longest])
+        #expect(try EnrolmentToken(parsing: t.text).endpoints == [longest])
         let over = try #require(Endpoint(host + ":7946"))
-        #expect(EnrollmentToken.problem(with: [over]) == "a public endpoint must be at most 255 bytes (got 258)")
+        #expect(EnrolmentToken.problem(with: [over]) == "a public endpoint must be at most 255 bytes (got 258)")
         let many = (1...17).map { Endpoint("192.0.2.\($0):7946")! }
-        #expect(EnrollmentToken.problem(with: many)?.contains("at most 16") == true)
-        #expect(EnrollmentToken.problem(with: Array(many.prefix(16))) == nil)
+        #expect(EnrolmentToken.problem(with: many)?.contains("at most 16") == true)
+        #expect(EnrolmentToken.problem(with: Array(many.prefix(16))) == nil)
     }
 
     @Test("random tokens round-trip")
@@ -80,9 +80,9 @@ struct EnrollmentTokenTests {
             let n = Int.random(in: 1...5, using: &rng)
             let eps = (0..<n).map { j in Endpoint(host: .ipv4(IPv4Address(UInt32.random(in: 0...UInt32.max, using: &rng))), port: UInt16(1 + j)) }
             let team = String(repeating: "t", count: Int.random(in: 1...63, using: &rng))
-            let t = EnrollmentToken(id: TokenID.random(), secret: Sodium.randomBytes(32), coordinatorKey: PrivateKey.generate().publicKey,
+            let t = EnrolmentToken(id: TokenID.random(), secret: Sodium.randomBytes(32), coordinatorKey: PrivateKey.generate().publicKey,
                                     team: team, endpoints: eps)
-            let parsed = try EnrollmentToken(parsing: t.text)
+            let parsed = try EnrolmentToken(parsing: t.text)
             #expect(parsed == t, "token \(i)")
         }
     }
@@ -90,8 +90,8 @@ struct EnrollmentTokenTests {
     @Test("surrounding whitespace from copy and paste is ignored")
     func whitespace() throws {
         let text = Self.sample().text
-        #expect(try EnrollmentToken(parsing: "  \(text)\n") == Self.sample())
-        #expect(try EnrollmentToken(parsing: "\t\(text)\r\n") == Self.sample())
+        #expect(try EnrolmentToken(parsing: "  \(text)\n") == Self.sample())
+        #expect(try EnrolmentToken(parsing: "\t\(text)\r\n") == Self.sample())
         #expect(Self.refusalMessage(String(text.prefix(20)) + " " + String(text.dropFirst(20))) != nil)
     }
 
@@ -165,7 +165,7 @@ struct EnrollmentTokenTests {
         let e = (0..<17).map { Array("192.0.2.\($0 + 1):7946".utf8) }
         let message = try #require(Self.refusalMessage(Self.text(Self.body(endpoints: e))))
         #expect(message.contains("17 coordinator endpoints (at most 16)"))
-        let sixteen = try EnrollmentToken(parsing: Self.text(Self.body(endpoints: Array(e.prefix(16)))))
+        let sixteen = try EnrolmentToken(parsing: Self.text(Self.body(endpoints: Array(e.prefix(16)))))
         #expect(sixteen.endpoints.count == 16)
         // The largest count byte, with no endpoints behind it.
         #expect(Self.refusalMessage(Self.text(Self.body(endpoints: [], endpointCount: 255))) != nil)
@@ -177,7 +177,7 @@ struct EnrollmentTokenTests {
             let text = Self.text(Self.body(endpoints: [Array("192.0.2.1:\(port)".utf8)]))
             #expect(Self.refusalMessage(text)?.contains("endpoint inside is invalid") == true, "port '\(port)'")
         }
-        #expect(try EnrollmentToken(parsing: Self.text(Self.body(endpoints: [Array("192.0.2.1:65535".utf8)]))).endpoints.first?.port == 65535)
+        #expect(try EnrolmentToken(parsing: Self.text(Self.body(endpoints: [Array("192.0.2.1:65535".utf8)]))).endpoints.first?.port == 65535)
         // Length bytes at their largest, with nothing behind them.
         #expect(Self.refusalMessage(Self.text(Self.body(teamLen: 255)))?.contains("truncated") == true)
         #expect(Self.refusalMessage(Self.text(Self.body(endpoints: [], endpointCount: 1) + [255]))?.contains("truncated") == true)
@@ -191,7 +191,7 @@ struct EnrollmentTokenTests {
             for bit in 0..<8 {
                 var b = sealed
                 b[i] ^= 1 << UInt8(bit)
-                let m = try #require(Self.refusalMessage(EnrollmentToken.prefix + Base64.encode(b, url: true)), "flip \(i).\(bit) accepted")
+                let m = try #require(Self.refusalMessage(EnrolmentToken.prefix + Base64.encode(b, url: true)), "flip \(i).\(bit) accepted")
                 #expect(m.contains("checksum does not match"), "flip \(i).\(bit): \(m)")
             }
         }
@@ -210,7 +210,7 @@ struct EnrollmentTokenTests {
         let text = Array(Self.sample().text.utf8)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var rng = SeededRNG(seed: 9)
-        for i in EnrollmentToken.prefix.utf8.count..<text.count {
+        for i in EnrolmentToken.prefix.utf8.count..<text.count {
             for _ in 0..<4 {
                 var t = text
                 t[i] = alphabet.filter { $0 != text[i] }.randomElement(using: &rng)!
@@ -221,7 +221,7 @@ struct EnrollmentTokenTests {
 
     @Test("overlong input is refused before decoding")
     func overlong() {
-        let m = Self.refusalMessage(EnrollmentToken.prefix + String(repeating: "A", count: 4096))
+        let m = Self.refusalMessage(EnrolmentToken.prefix + String(repeating: "A", count: 4096))
         #expect(m?.contains("outside base64url or is cut short") == true)
     }
 

@@ -7,7 +7,7 @@
 ///   { len(1) endpoint }* checksum(4)
 /// where checksum is the first 4 bytes of BLAKE2b over everything before it, so a truncated or
 /// mistyped token is reported as damaged rather than as a wrong secret.
-public struct EnrollmentToken: Sendable, Equatable {
+public struct EnrolmentToken: Sendable, Equatable {
     public static let prefix = "twt1-"
     static let version: UInt8 = 1
 
@@ -40,7 +40,7 @@ public struct EnrollmentToken: Sendable, Equatable {
         self.endpoints = endpoints
     }
 
-    public static func == (a: EnrollmentToken, b: EnrollmentToken) -> Bool {
+    public static func == (a: EnrolmentToken, b: EnrolmentToken) -> Bool {
         a.id == b.id && Sodium.constantTimeEqual(a.secret, b.secret) && a.coordinatorKey == b.coordinatorKey
             && a.team == b.team && a.endpoints == b.endpoints
     }
