@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TeamwireCore
 
 /// Admin operations (reached through the Unix socket). Every one that changes something writes
@@ -23,10 +22,8 @@ extension Registry {
             return .failure(APIError(.invalidArgument, "RMW implementation '\(r.prefix(64))' \(problem)"))
         }
         let now = clock()
-        let result = await write { db -> Result<TeamRow, APIError> in
-            let existing = try Row.fetchAll(db, sql: "SELECT name, prefix, ros_domain_id FROM team").map { r in
-                (name: r["name"] as String, prefix: IPv4Prefix(r["prefix"] as String)!, domain: r["ros_domain_id"] as Int)
-            }
+        let result = await write { tx -> Result<Void, APIError> in
+            let existing = try tx.teamPlacements()
             if existing.contains(where: { $0.name == req.name }) {
                 return .failure(APIError(.teamExists, "a team named '\(req.name)' already exists"))
             }
@@ -42,27 +39,17 @@ extension Registry {
                 }
                 prefix = p
             }
-            let used = Set(existing.map(\.domain))
+            let used = Set(existing.map(\.rosDomainID))
             let domain = req.rosDomainID ?? (1...TeamSettings.rosDomainIDs.upperBound).first { !used.contains($0) } ?? 1
             let settings = TeamSettings(name: req.name, prefix: prefix, mode: req.mode ?? .auto, rosDomainID: domain,
                                         rosDiscovery: req.rosDiscovery ?? .peers, rmwImplementation: req.rmwImplementation)
-            try db.execute(sql: "INSERT INTO team (name, prefix, mode, ros_domain_id, ros_discovery, rmw_implementation, revision, settings_revision, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?)",
-                           arguments: [settings.name, prefix.description, settings.mode.rawValue, domain, settings.rosDiscovery.rawValue, settings.rmwImplementation, now])
-            let id = db.lastInsertedRowID
-            try db.appendAudit(time: now, actor: actor, team: settings.name, action: "team.create", subject: settings.name, outcome: "ok",
+            try tx.createTeam(settings, now: now)
+            try tx.appendAudit(time: now, actor: actor, team: settings.name, action: "team.create", subject: settings.name, outcome: "ok",
                                detail: "prefix \(prefix), mode \(settings.mode.rawValue), ROS domain \(domain), ROS discovery \(settings.rosDiscovery.rawValue), RMW \(settings.rmwImplementation ?? "unset")")
-            let row = try TeamRow(row: try Row.fetchOne(db, sql: "SELECT * FROM team WHERE id = ?", arguments: [id])!)
-            db.afterNextTransaction { _ in
-                self.state.withLock { $0.addTeam(row, hubKey: self.identity.publicKey, hubEndpoints: self.identity.hubEndpoints) }
-                self.changes.bump()
-            }
-            return .success(row)
+            return .success(())
         }
-        return result.flatMap { $0 }.map { row in
-            TeamInfo(name: row.settings.name, prefix: row.settings.prefix, mode: row.settings.mode, rosDomainID: row.settings.rosDomainID,
-                     rosMaster: nil, hubAddress: AddressAllocator.hubAddress(in: row.settings.prefix), members: 0, revision: row.revision, createdAt: row.createdAt,
-                     rosDiscovery: row.settings.rosDiscovery, rmwImplementation: row.settings.rmwImplementation)
-        }
+        if case .failure(let e) = result.flatMap({ $0 }) { return .failure(e) }
+        return .success(listTeams().first { $0.name == req.name }!)
     }
 
     static func nextFreePrefix(avoiding taken: [IPv4Prefix]) -> IPv4Prefix? {
@@ -113,12 +100,13 @@ extension Registry {
         let id = TokenID.random()
         let secret = Sodium.randomBytes(32)
         let now = clock()
-        let result = await write { db -> TokenInfo in
-            try db.execute(sql: "INSERT INTO token (id, team_id, secret_hash, role, max_uses, uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
-                           arguments: [id.description, tid, Data(Sodium.hash(secret)), role.rawValue, maxUses, now + expires * 1000, now])
-            try db.appendAudit(time: now, actor: actor, team: team, action: "token.create", subject: id.description, outcome: "ok",
+        let row = TokenRow(id: id, teamID: tid, secretHash: Sodium.hash(secret), role: role, maxUses: maxUses, uses: 0,
+                           expiresAt: now + expires * 1000, revokedAt: nil, createdAt: now)
+        let result = await write { tx -> TokenInfo in
+            try tx.insertToken(row)
+            try tx.appendAudit(time: now, actor: actor, team: team, action: "token.create", subject: id.description, outcome: "ok",
                                detail: "role \(role.rawValue), \(maxUses.map { "\($0) use(s)" } ?? "reusable"), expires in \(DurationText.format(seconds: expires))")
-            return try TokenRow(row: try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id.description])!).info(team: team, now: now)
+            return row.info(team: team, now: now)
         }
         return result.map { info in
             let token = EnrolmentToken(id: id, secret: secret, coordinatorKey: identity.publicKey, team: team, endpoints: endpoints)
@@ -131,11 +119,7 @@ extension Registry {
         do { tid = try requireTeam(team) } catch { return .failure(error) }
         let now = clock()
         do {
-            return .success(try await store.pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM token WHERE team_id = ? ORDER BY created_at, id", arguments: [tid]).map {
-                    try TokenRow(row: $0).info(team: team, now: now)
-                }
-            })
+            return .success(try await repository.tokens(team: tid).map { $0.info(team: team, now: now) })
         } catch {
             return .failure(APIError(.internalError, "could not read tokens: \(error)"))
         }
@@ -144,14 +128,12 @@ extension Registry {
     public func revokeToken(id: String, actor: String) async -> Result<TokenInfo, APIError> {
         guard let tokenID = TokenID(id) else { return .failure(APIError(.invalidArgument, "'\(id.prefix(40))' is not a token id (16 hex digits)")) }
         let now = clock()
-        let r = await write { db -> Result<TokenInfo, APIError> in
-            guard let row = try Row.fetchOne(db, sql: "SELECT token.*, team.name AS team_name FROM token JOIN team ON team.id = token.team_id WHERE token.id = ?", arguments: [tokenID.description]) else {
+        let r = await write { tx -> Result<TokenInfo, APIError> in
+            guard let (token, team) = try tx.revokeToken(tokenID, now: now) else {
                 return .failure(APIError(.tokenNotFound, "no token with id \(tokenID)"))
             }
-            let team: String = row["team_name"]
-            try db.execute(sql: "UPDATE token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [now, tokenID.description])
-            try db.appendAudit(time: now, actor: actor, team: team, action: "token.revoke", subject: tokenID.description, outcome: "ok")
-            return .success(try TokenRow(row: try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [tokenID.description])!).info(team: team, now: now))
+            try tx.appendAudit(time: now, actor: actor, team: team, action: "token.revoke", subject: tokenID.description, outcome: "ok", detail: nil)
+            return .success(token.info(team: team, now: now))
         }
         return r.flatMap { $0 }
     }
@@ -181,14 +163,17 @@ extension Registry {
         let tid: Int64
         do { tid = try requireTeam(team) } catch { return .failure(error) }
         let now = clock()
-        let r = await write { db -> Result<Void, APIError> in
-            guard self.state.withLock({ $0.teams[tid]?.map.member(named: name) }) != nil else {
+        let r = await write { tx -> Result<Void, APIError> in
+            guard var settings = self.state.withLock({ s -> TeamSettings? in
+                guard let t = s.teams[tid], t.map.member(named: name) != nil else { return nil }
+                return t.map.settings
+            }) else {
                 return .failure(APIError(.nodeNotFound, "team '\(team)' has no node named '\(name.prefix(63))'"))
             }
-            let rev = try db.bumpRevision(team: tid)
-            try db.execute(sql: "UPDATE team SET ros_master = ?, settings_revision = ? WHERE id = ?", arguments: [name, Int64(rev), tid])
-            try db.appendAudit(time: now, actor: actor, team: team, action: "team.ros-master", subject: name, outcome: "ok")
-            self.publishSettings(db, team: tid, at: rev) { $0.rosMaster = name }
+            settings.rosMaster = name
+            let rev = try tx.bumpRevision(team: tid)
+            try tx.saveSettings(team: tid, settings, at: rev)
+            try tx.appendAudit(time: now, actor: actor, team: team, action: "team.ros-master", subject: name, outcome: "ok", detail: nil)
             return .success(())
         }
         if case .failure(let e) = r.flatMap({ $0 }) { return .failure(e) }
@@ -198,17 +183,7 @@ extension Registry {
     public func auditEvents(team: String?, limit: Int) async -> Result<[AuditEvent], APIError> {
         let limit = max(1, min(limit, 100_000))
         do {
-            return .success(try await store.pool.read { db in
-                let rows: [Row]
-                if let team {
-                    rows = try Row.fetchAll(db, sql: "SELECT * FROM (SELECT * FROM audit WHERE team = ? ORDER BY id DESC LIMIT ?) ORDER BY id", arguments: [team, limit])
-                } else {
-                    rows = try Row.fetchAll(db, sql: "SELECT * FROM (SELECT * FROM audit ORDER BY id DESC LIMIT ?) ORDER BY id", arguments: [limit])
-                }
-                return rows.map { r in
-                    AuditEvent(id: r["id"], time: r["time"], actor: r["actor"], team: r["team"], action: r["action"], subject: r["subject"], outcome: r["outcome"], detail: r["detail"])
-                }
-            })
+            return .success(try await repository.auditEvents(team: team, limit: limit))
         } catch {
             return .failure(APIError(.internalError, "could not read the audit log: \(error)"))
         }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TeamwireCore
 
 extension Registry {
@@ -14,14 +13,13 @@ extension Registry {
             return .failure(error)
         }
         let actor = "token:\(req.tokenID)"
-        let written = await write { db -> Result<(Int64, Member), APIError> in
-            do {
-                return .success(try self.enrollTransaction(db, req: req, key: key, remoteIP: remoteIP, now: now))
-            } catch let e as APIError {
-                try db.appendAudit(time: now, actor: actor, team: req.team.isEmpty ? nil : String(req.team.prefix(63)), action: "node.enroll",
+        let written = await write { tx -> Result<(Int64, Member), APIError> in
+            let attempt = try tx.refusable { try self.enrollTransaction(tx, req: req, key: key, remoteIP: remoteIP, now: now) }
+            if case .failure(let e) = attempt {
+                try tx.appendAudit(time: now, actor: actor, team: req.team.isEmpty ? nil : String(req.team.prefix(63)), action: "node.enroll",
                                    subject: String(req.name.prefix(63)), outcome: e.code.rawValue, detail: e.message)
-                return .failure(e)
             }
+            return attempt
         }
         switch written {
         case .failure(let e), .success(.failure(let e)):
@@ -29,20 +27,22 @@ extension Registry {
             return .failure(e)
         case .success(.success(let (tid, member))):
             logger.info("node enrolled", metadata: ["team": "\(req.team)", "node": "\(member.name)", "address": "\(member.address)"])
-            let map = state.withLock { $0.teams[tid]!.map.full() }
+            let map = state.withLock { s in
+                _ = s.seen(key, at: now)
+                return s.teams[tid]!.map.full()
+            }
             return .success(EnrollReply(node: member, map: map))
         }
     }
 
-    private func enrollTransaction(_ db: Database, req: EnrollRequest, key: PublicKey, remoteIP: String?, now: Int64) throws -> (Int64, Member) {
+    private func enrollTransaction(_ tx: any TeamWriting, req: EnrollRequest, key: PublicKey, remoteIP: String?, now: Int64) throws -> (Int64, Member) {
         // The token: found by id, then the secret compared in constant time against its hash.
         guard let secret = Base64.decode(req.secret), secret.count == 32 else {
             throw APIError(.malformedToken, "the token secret is malformed (expected 32 bytes of base64)")
         }
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [req.tokenID.description]) else {
+        guard let token = try tx.token(req.tokenID) else {
             throw APIError(.unknownToken, "no such token: unknown id or wrong secret")
         }
-        let token = try TokenRow(row: row)
         guard Sodium.constantTimeEqual(Sodium.hash(secret), token.secretHash) else {
             throw APIError(.unknownToken, "no such token: unknown id or wrong secret")
         }
@@ -53,8 +53,7 @@ extension Registry {
         // The same key enrolling again with the token it enrolled with: a retry after an answer
         // that was lost (the coordinator committed, then died or the network dropped the reply).
         // It spends no second use, so a one-use token still lets the node finish its join.
-        let retry = try String.fetchOne(db, sql: "SELECT token_id FROM node WHERE public_key = ? AND team_id = ?",
-                                        arguments: [Data(key.rawValue), tid]) == token.id.description
+        let retry = try tx.enrolmentToken(of: key, team: tid) == token.id.description
         if now >= token.expiresAt, !retry {
             throw APIError(.tokenExpired, "this token expired \(DurationText.format(seconds: max(1, now.subtractingReportingOverflow(token.expiresAt).partialValue / 1000))) ago; ask an admin for a new one")
         }
@@ -68,10 +67,10 @@ extension Registry {
             throw APIError(.badRequest, "too many endpoint candidates (\(req.endpoints.count), at most \(ReportRequest.maxEndpoints))")
         }
         if let problem = req.machineID.flatMap(MachineID.problem) { throw APIError(.badRequest, problem) }
-        let (team, existingTeam, nameOwner, candidate) = state.withLock { s in
+        let (team, existingTeam, nameOwner, old, candidate) = state.withLock { s in
             let a = s.teams[tid]!.allocator.peek()
             let t = s.teams[tid]!
-            return (t.map.settings, s.teamOfKey[key], t.map.member(named: req.name), a)
+            return (t.map.settings, s.teamOfKey[key], t.map.member(named: req.name), t.map.entry(key), a)
         }
         if let other = existingTeam, other != tid {
             throw APIError(.keyInOtherTeam, "this WireGuard key is already enrolled in another team; use a separate key per team")
@@ -80,13 +79,8 @@ extension Registry {
             throw APIError(.nameTaken, "the name '\(req.name)' is taken in team '\(team.name)' by another node; choose another --name, or have an admin run `teamwire node remove \(team.name) \(req.name)`")
         }
         let observed = observedEndpoint(remoteIP: remoteIP, listenPort: req.listenPort)
-        let endpointsJSON = encodeEndpoints(req.endpoints)
-        let rev = try db.bumpRevision(team: tid)
         var member: Member
-        let nodeID: Int64
-        var renamedMaster = false
-        var renamedServer = false
-        if existingTeam == tid, let old = state.withLock({ $0.teams[tid]!.map.entry(key) }) {
+        if existingTeam == tid, let old {
             // The same key enrolling again keeps its address.
             member = old.member
             member.name = req.name
@@ -94,64 +88,26 @@ extension Registry {
             member.endpoints = req.endpoints
             member.observedEndpoint = observed ?? old.member.observedEndpoint
             member.machineID = req.machineID ?? old.member.machineID
-            try db.execute(sql: """
-                UPDATE node SET name = ?, role = ?, endpoints = ?, listen_port = ?, observed_endpoint = ?, updated_revision = ?, token_id = ?, machine_id = ?
-                WHERE public_key = ?
-                """, arguments: [member.name, member.role.rawValue, endpointsJSON, req.listenPort.map { Int64($0) }, member.observedEndpoint?.description, Int64(rev), token.id.description,
-                                 member.machineID, Data(key.rawValue)])
-            nodeID = state.withLock { $0.teams[tid]!.nodeIDs[key]! }
-            if old.member.name != req.name, team.rosMaster == old.member.name {
-                // The ROS master designation follows the node across a rename.
-                try db.execute(sql: "UPDATE team SET ros_master = ?, settings_revision = ? WHERE id = ?", arguments: [req.name, Int64(rev), tid])
-                renamedMaster = true
-            }
-            if old.member.name != req.name, team.discoveryServer == old.member.name {
-                // So does the discovery server designation.
-                try db.execute(sql: "UPDATE team SET discovery_server = ?, settings_revision = ? WHERE id = ?", arguments: [req.name, Int64(rev), tid])
-                renamedServer = true
-            }
+            let rev = try tx.bumpRevision(team: tid)
+            try tx.updateNode(team: tid, member, listenPort: req.listenPort, token: token.id, at: rev)
+            // The ROS master and discovery server designations follow the node across a rename.
+            var settings = team
+            if old.member.name != req.name, team.rosMaster == old.member.name { settings.rosMaster = req.name }
+            if old.member.name != req.name, team.discoveryServer == old.member.name { settings.discoveryServer = req.name }
+            if settings != team { try tx.saveSettings(team: tid, settings, at: rev) }
         } else {
             guard let address = candidate else {
                 throw APIError(.prefixFull, "team '\(team.name)' has no free address left in \(team.prefix); remove nodes or use a larger prefix")
             }
             member = Member(name: req.name, publicKey: key, address: address, role: token.role, endpoints: req.endpoints, observedEndpoint: observed,
                             machineID: req.machineID)
-            try db.execute(sql: """
-                INSERT INTO node (team_id, name, public_key, address, role, endpoints, listen_port, observed_endpoint, created_revision, updated_revision, enrolled_at, token_id, machine_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [tid, member.name, Data(key.rawValue), Int64(address.value), member.role.rawValue, endpointsJSON, req.listenPort.map { Int64($0) }, observed?.description, Int64(rev), Int64(rev), now, token.id.description,
-                                 req.machineID])
-            nodeID = db.lastInsertedRowID
+            let rev = try tx.bumpRevision(team: tid)
+            try tx.addNode(team: tid, member, listenPort: req.listenPort, token: token.id, at: rev, now: now)
         }
-        if !retry { try db.execute(sql: "UPDATE token SET uses = uses + 1 WHERE id = ?", arguments: [token.id.description]) }
+        if !retry { try tx.spendTokenUse(token.id) }
         let kind = retry ? ", re-enrolment with the same token (no use spent)" : existingTeam == tid ? ", re-enrolment" : ""
-        try db.appendAudit(time: now, actor: "token:\(token.id)", team: team.name, action: "node.enroll", subject: member.name, outcome: "ok",
+        try tx.appendAudit(time: now, actor: "token:\(token.id)", team: team.name, action: "node.enroll", subject: member.name, outcome: "ok",
                            detail: "address \(member.address), key \(key.base64Key), role \(member.role.rawValue)\(kind)")
-        let final = member
-        let masterRenamed = renamedMaster
-        let serverRenamed = renamedServer
-        db.afterNextTransaction { _ in
-            let woken = self.state.withLock { s -> [CheckedContinuation<Void, Never>] in
-                s.teamOfKey[key] = tid
-                s.lastSeen[key] = now
-                return s.withTeam(tid) { t in
-                t.allocator.reserve(final.address)
-                t.map.upsert(final, at: rev)
-                if masterRenamed || serverRenamed {
-                    var settings = t.map.settings
-                    if masterRenamed { settings.rosMaster = final.name }
-                    if serverRenamed { settings.discoveryServer = final.name }
-                    t.map.updateSettings(settings, at: rev)
-                }
-                t.nodeIDs[key] = nodeID
-                t.listenPorts[key] = req.listenPort
-                t.enrolledAt[key] = t.enrolledAt[key] ?? now
-                return t.changed()
-                }
-            }
-            for c in woken { c.resume() }
-            self.changes.bump()
-        }
-        return (tid, final)
+        return (tid, member)
     }
 }

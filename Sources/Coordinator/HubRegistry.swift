@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TeamwireCore
 
 /// One team as the hub serves it.
@@ -52,40 +51,21 @@ extension Registry {
             return differs
         }
         guard anyNew else { return 0 }
-        let result = await write { db -> Int in
+        let result = await write { tx -> Int in
             // Decided inside the write: memory changes only after a commit, and commits are serial.
-            var byTeam: [Int64: [Member]] = [:]
+            var byTeam: [Int64: [(member: Member, listenPort: UInt16?)]] = [:]
             self.state.withLock { s in
                 for (key, endpoint) in seen {
-                    guard let tid = s.teamOfKey[key], var m = s.teams[tid]?.map.entry(key)?.member, m.observedEndpoint != endpoint else { continue }
+                    guard let tid = s.teamOfKey[key], let t = s.teams[tid], var m = t.map.entry(key)?.member, m.observedEndpoint != endpoint else { continue }
                     m.observedEndpoint = endpoint
-                    byTeam[tid, default: []].append(m)
+                    byTeam[tid, default: []].append((m, t.listenPorts[key]))
                 }
             }
-            var revisions: [Int64: UInt64] = [:]
             for (tid, members) in byTeam {
-                let rev = try db.bumpRevision(team: tid)
-                revisions[tid] = rev
-                for m in members {
-                    try db.execute(sql: "UPDATE node SET observed_endpoint = ?, updated_revision = ? WHERE public_key = ?",
-                                   arguments: [m.observedEndpoint?.description, Int64(rev), Data(m.publicKey.rawValue)])
-                }
+                let rev = try tx.bumpRevision(team: tid)
+                for m in members { try tx.updateNode(team: tid, m.member, listenPort: m.listenPort, token: nil, at: rev) }
             }
-            let changed = byTeam
-            let revs = revisions
-            db.afterNextTransaction { _ in
-                let woken = self.state.withLock { s -> [CheckedContinuation<Void, Never>] in
-                    changed.flatMap { tid, members in
-                        s.withTeam(tid) { t in
-                            for m in members { t.map.upsert(m, at: revs[tid]!) }
-                            return t.changed()
-                        }
-                    }
-                }
-                for c in woken { c.resume() }
-                if !changed.isEmpty { self.changes.bump() }
-            }
-            return changed.values.reduce(0) { $0 + $1.count }
+            return byTeam.values.reduce(0) { $0 + $1.count }
         }
         switch result {
         case .success(let n):

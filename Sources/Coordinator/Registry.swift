@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import Synchronization
 import TeamwireCore
@@ -21,11 +20,12 @@ public struct CoordinatorIdentity: Sendable {
     }
 }
 
-/// Teams, tokens and nodes: SQLite is the truth, and an in-memory copy of every team map answers
-/// reads and long polls. All writes go through GRDB's single writer; the in-memory copy is
-/// changed only after a commit (in commit order), so memory never shows what the disk lost.
+/// Teams, tokens and nodes: the repository (SQLite) is the truth, and an in-memory copy of every
+/// team map answers reads and long polls. All writes go through GRDB's single writer; the
+/// in-memory copy is changed only after a commit (in commit order), by applying the TeamChanges
+/// the write returned, so memory never shows what the disk lost.
 public final class Registry: Sendable {
-    let store: Store
+    let repository: any TeamRepository
     public let identity: CoordinatorIdentity
     let logger: Logger
     let clock: @Sendable () -> Int64
@@ -39,43 +39,16 @@ public final class Registry: Sendable {
     static let historyPerTeam = 4096
 
     public init(store: Store, identity: CoordinatorIdentity, logger: Logger, clock: @escaping @Sendable () -> Int64 = Registry.wallClockMillis) throws {
-        self.store = store
+        self.repository = store
         self.identity = identity
         self.logger = logger
         self.clock = clock
-        let hub = identity
-        let runtime = try store.pool.read { db -> RuntimeState in
-            var rt = RuntimeState()
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM team") {
-                let t = try TeamRow(row: row)
-                rt.addTeam(t, hubKey: hub.publicKey, hubEndpoints: hub.hubEndpoints)
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM node") {
-                let n = try NodeRow(row: row)
-                rt.teams[n.teamID]?.load(n)
-                rt.teamOfKey[n.member.publicKey] = n.teamID
-            }
-            for (tid, _) in rt.teams {
-                let rows = try Row.fetchAll(db, sql: "SELECT public_key, created_revision, revision FROM removal WHERE team_id = ? ORDER BY revision DESC LIMIT ?", arguments: [tid, Self.historyPerTeam])
-                // Revisions were written from UInt64: a negative one is damage, refused rather than trapped on.
-                func revision(_ r: Row, _ column: String) throws -> UInt64 {
-                    guard let v = UInt64(exactly: r[column] as Int64) else { throw DatabaseError(message: "corrupt removal row: \(column) \(r[column] as Int64)") }
-                    return v
-                }
-                if rows.count == Self.historyPerTeam, let oldest = rows.last {
-                    // Older removals are not in memory: deltas from before them become full maps.
-                    rt.teams[tid]!.map.raiseFloor(to: try revision(oldest, "revision"))
-                }
-                for r in rows {
-                    rt.teams[tid]!.map.loadRemoval(key: try PublicKey(rawValue: Array(r["public_key"] as Data)), createdRevision: try revision(r, "created_revision"), revision: try revision(r, "revision"))
-                }
-                rt.teams[tid]!.map.finishLoading()
-            }
-            return rt
-        }
+        // Start-up replays what is stored through the same path as live changes.
+        var runtime = RuntimeState(hubKey: identity.publicKey, hubEndpoints: identity.hubEndpoints)
+        for change in try store.load(historyPerTeam: Self.historyPerTeam) { runtime.apply(change) }
         self.state = Mutex(runtime)
         let teams = runtime.teams.count, nodes = runtime.teamOfKey.count
-        logger.info("registry loaded", metadata: ["teams": "\(teams)", "nodes": "\(nodes)", "db": "\(store.path)"])
+        logger.info("registry loaded", metadata: ["teams": "\(teams)", "nodes": "\(nodes)", "db": "\(store.location)"])
     }
 
     public static let wallClockMillis: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -116,16 +89,8 @@ public final class Registry: Sendable {
     /// Which team a node belongs to, or the refusal for a key that is not (or no longer) a member.
     func membership(_ key: PublicKey) async -> Result<Int64, APIError> {
         let now = clock()
-        if let tid = state.withLock({ s -> Int64? in
-            guard let t = s.teamOfKey[key] else { return nil }
-            s.lastSeen[key] = now
-            return t
-        }) { return .success(tid) }
-        let removed = try? await store.pool.read { db -> (name: String, team: String, reason: String)? in
-            try Row.fetchOne(db, sql: "SELECT r.name, r.reason, t.name AS team FROM removal r JOIN team t ON t.id = r.team_id WHERE r.public_key = ? ORDER BY r.revision DESC LIMIT 1", arguments: [Data(key.rawValue)])
-                .map { ($0["name"], $0["team"], $0["reason"]) }
-        }
-        if let r = removed ?? nil {
+        if let tid = state.withLock({ $0.seen(key, at: now) }) { return .success(tid) }
+        if let r = (try? await repository.lastRemoval(of: key)) ?? nil {
             return .failure(APIError(.nodeRemoved, "this node ('\(r.name)') was removed from team '\(r.team)' (\(r.reason)); enrol again with a new token"))
         }
         return .failure(APIError(.unknownNode, "this key is not enrolled with the coordinator; enrol with a token first"))
@@ -140,17 +105,29 @@ public final class Registry: Sendable {
         return id
     }
 
-    /// Runs a write transaction whose refusals (APIError) still commit what was written before
-    /// the throw point: used so a refused request leaves its audit entry and nothing else.
-    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async -> Result<T, APIError> {
+    /// Runs a write transaction; a thrown refusal (APIError) rolls it back. A refusal that must
+    /// leave its audit entry and nothing else returns it instead, after `TeamWriting.refusable`
+    /// undid the rest (Enrolment.swift).
+    func write<T: Sendable>(_ body: @Sendable @escaping (any TeamWriting) throws -> T) async -> Result<T, APIError> {
         do {
-            return .success(try await store.pool.write(body))
+            return .success(try await repository.write(body, published: { self.publish($0) }))
         } catch let e as APIError {
             return .failure(e)
         } catch {
             logger.error("database write failed", metadata: ["error": "\(error)"])
             return .failure(APIError(.internalError, "the coordinator could not save the change: \(error)"))
         }
+    }
+
+    /// The one place memory follows a commit (called in commit order): the transaction's changes
+    /// are applied, then every long poll waiting on a changed team wakes and the hub is told.
+    func publish(_ committed: [TeamChange]) {
+        let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            for change in committed { s.apply(change) }
+            return Set(committed.map(\.team)).flatMap { s.withTeam($0) { $0.changed() } }
+        }
+        for c in woken { c.resume() }
+        changes.bump()
     }
 }
 

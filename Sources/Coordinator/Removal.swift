@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TeamwireCore
 
 extension Registry {
@@ -20,49 +19,22 @@ extension Registry {
     /// why), its address is freed, and every waiting member (the removed one too) is woken.
     func removeNode(team tid: Int64, key: PublicKey, actor: String, action: String, reason: String) async -> Result<NodeInfo, APIError> {
         let now = clock()
-        let result = await write { db -> Result<NodeInfo, APIError> in
-            guard let (entry, teamName, wasMaster, wasServer, info) = self.state.withLock({ s -> (TeamMapState.Entry, String, Bool, Bool, NodeInfo)? in
+        let result = await write { tx -> Result<NodeInfo, APIError> in
+            guard let (entry, settings, info) = self.state.withLock({ s -> (TeamMapState.Entry, TeamSettings, NodeInfo)? in
                 guard let t = s.teams[tid], let e = t.map.entry(key) else { return nil }
-                return (e, t.map.settings.name, t.map.settings.rosMaster == e.member.name, t.map.settings.discoveryServer == e.member.name, s.nodeInfo(t, e))
+                return (e, t.map.settings, s.nodeInfo(t, e))
             }) else {
                 return .failure(APIError(.nodeNotFound, "that node is not (or no longer) a member"))
             }
-            let rev = try db.bumpRevision(team: tid)
-            try db.execute(sql: "DELETE FROM node WHERE public_key = ?", arguments: [Data(key.rawValue)])
-            try db.execute(sql: "INSERT INTO removal (team_id, public_key, name, created_revision, revision, removed_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [tid, Data(key.rawValue), entry.member.name, Int64(entry.createdRevision), Int64(rev), now, reason])
-            if wasMaster {
-                try db.execute(sql: "UPDATE team SET ros_master = NULL, settings_revision = ? WHERE id = ?", arguments: [Int64(rev), tid])
-            }
-            if wasServer {
-                try db.execute(sql: "UPDATE team SET discovery_server = NULL, settings_revision = ? WHERE id = ?", arguments: [Int64(rev), tid])
-            }
-            try db.appendAudit(time: now, actor: actor, team: teamName, action: action, subject: entry.member.name, outcome: "ok",
+            let rev = try tx.bumpRevision(team: tid)
+            try tx.removeNode(team: tid, entry, at: rev, now: now, reason: reason)
+            // A designation of the node (ROS master, discovery server) goes with it.
+            var after = settings
+            if after.rosMaster == entry.member.name { after.rosMaster = nil }
+            if after.discoveryServer == entry.member.name { after.discoveryServer = nil }
+            if after != settings { try tx.saveSettings(team: tid, after, at: rev) }
+            try tx.appendAudit(time: now, actor: actor, team: settings.name, action: action, subject: entry.member.name, outcome: "ok",
                                detail: "address \(entry.member.address) freed, key \(key.base64Key)")
-            db.afterNextTransaction { _ in
-                let woken = self.state.withLock { s -> [CheckedContinuation<Void, Never>] in
-                    s.teamOfKey[key] = nil
-                    s.sharedKeys[key] = nil
-                    s.lastSeen[key] = nil
-                    return s.withTeam(tid) { t in
-                        t.map.remove(key, at: rev)
-                        if wasMaster || wasServer {
-                            var settings = t.map.settings
-                            if wasMaster { settings.rosMaster = nil }
-                            if wasServer { settings.discoveryServer = nil }
-                            t.map.updateSettings(settings, at: rev)
-                        }
-                        t.allocator.release(entry.member.address)
-                        t.nodeIDs[key] = nil
-                        t.listenPorts[key] = nil
-                        t.enrolledAt[key] = nil
-                        t.hubObserved[key] = nil
-                        return t.changed()
-                    }
-                }
-                for c in woken { c.resume() }
-                self.changes.bump()
-            }
             return .success(info)
         }
         switch result {

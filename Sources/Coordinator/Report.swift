@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TeamwireCore
 
 extension Registry {
@@ -29,30 +28,16 @@ extension Registry {
         }
         if let r = unchanged { return .success(r) }
 
-        let result = await write { db -> Result<ReportReply, APIError> in
+        let result = await write { tx -> Result<ReportReply, APIError> in
             guard var member = self.state.withLock({ $0.teams[tid]?.map.entry(key)?.member }) else {
                 return .failure(APIError(.nodeRemoved, "this node was removed from its team"))
             }
             member.endpoints = req.endpoints
             member.observedEndpoint = observed ?? member.observedEndpoint
             member.machineID = req.machineID ?? member.machineID
-            let rev = try db.bumpRevision(team: tid)
-            try db.execute(sql: "UPDATE node SET endpoints = ?, listen_port = ?, observed_endpoint = ?, updated_revision = ?, machine_id = ? WHERE public_key = ?",
-                           arguments: [encodeEndpoints(member.endpoints), req.listenPort.map { Int64($0) }, member.observedEndpoint?.description, Int64(rev),
-                                       member.machineID, Data(key.rawValue)])
-            let final = member
-            db.afterNextTransaction { _ in
-                let woken = self.state.withLock { s in
-                    s.withTeam(tid) { t -> [CheckedContinuation<Void, Never>] in
-                        t.map.upsert(final, at: rev)
-                        t.listenPorts[key] = req.listenPort
-                        return t.changed()
-                    }
-                }
-                for c in woken { c.resume() }
-                self.changes.bump()
-            }
-            return .success(ReportReply(observedEndpoint: final.observedEndpoint, revision: rev))
+            let rev = try tx.bumpRevision(team: tid)
+            try tx.updateNode(team: tid, member, listenPort: req.listenPort, token: nil, at: rev)
+            return .success(ReportReply(observedEndpoint: member.observedEndpoint, revision: rev))
         }
         switch result {
         case .success(let r): return r

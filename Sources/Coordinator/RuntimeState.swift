@@ -6,7 +6,6 @@ struct TeamRuntime {
     var createdAt: Int64
     var map: TeamMapState
     var allocator: AddressAllocator
-    var nodeIDs: [PublicKey: Int64] = [:]
     var listenPorts: [PublicKey: UInt16] = [:]
     var enrolledAt: [PublicKey: Int64] = [:]
     /// The outside endpoint the hub's WireGuard learnt from each member's packets: more accurate
@@ -19,14 +18,6 @@ struct TeamRuntime {
     var encoded: [UInt64: [UInt8]] = [:]
     /// When the last change was committed and applied (for wake-latency metrics).
     var lastChangeAt: ContinuousClock.Instant = .now
-
-    mutating func load(_ n: NodeRow) {
-        map.load(.init(member: n.member, createdRevision: n.createdRevision, updatedRevision: n.updatedRevision))
-        allocator.reserve(n.member.address)
-        nodeIDs[n.member.publicKey] = n.id
-        listenPorts[n.member.publicKey] = n.listenPort
-        enrolledAt[n.member.publicKey] = n.enrolledAt
-    }
 
     /// Called after each committed change: drop the stale cache and wake every waiter.
     mutating func changed() -> [CheckedContinuation<Void, Never>] {
@@ -42,7 +33,12 @@ struct TeamRuntime {
     }
 }
 
+/// Everything the registry holds in memory. Teams change only through `apply` (RuntimeApply.swift);
+/// the rest are caches of requests (replay window, shared keys, last seen) and long-poll bookkeeping.
 struct RuntimeState {
+    /// The hub as every team's map shows it (its address differs per team).
+    let hubKey: PublicKey
+    let hubEndpoints: [Endpoint]
     var teams: [Int64: TeamRuntime] = [:]
     var teamByName: [String: Int64] = [:]
     var teamOfKey: [PublicKey: Int64] = [:]
@@ -54,18 +50,21 @@ struct RuntimeState {
     /// never waits out a long poll.
     var draining = false
 
+    init(hubKey: PublicKey, hubEndpoints: [Endpoint]) {
+        self.hubKey = hubKey
+        self.hubEndpoints = hubEndpoints
+    }
+
+    /// A member's request: when it was last heard from. Returns its team (nil: not a member).
+    mutating func seen(_ key: PublicKey, at now: Int64) -> Int64? {
+        guard let t = teamOfKey[key] else { return nil }
+        lastSeen[key] = now
+        return t
+    }
+
     /// Mutates one team in place (no copy of its member tables).
     mutating func withTeam<R>(_ id: Int64, _ body: (inout TeamRuntime) -> R) -> R {
         body(&teams[id]!)
-    }
-
-    mutating func addTeam(_ t: TeamRow, hubKey: PublicKey, hubEndpoints: [Endpoint]) {
-        let hub = HubPeer(publicKey: hubKey, address: AddressAllocator.hubAddress(in: t.settings.prefix), endpoints: hubEndpoints)
-        teams[t.id] = TeamRuntime(
-            id: t.id, createdAt: t.createdAt,
-            map: TeamMapState(settings: t.settings, hub: hub, revision: t.revision, settingsRevision: t.settingsRevision),
-            allocator: AddressAllocator(prefix: t.settings.prefix))
-        teamByName[t.settings.name] = t.id
     }
 }
 

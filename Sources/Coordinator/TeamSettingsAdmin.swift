@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TeamwireCore
 
 extension Registry {
@@ -19,7 +18,7 @@ extension Registry {
         }
         rmw = req.rmwImplementation.map { $0 == RmwName.none ? nil : $0 }
         let now = clock()
-        let r = await write { db -> Result<Void, APIError> in
+        let r = await write { tx -> Result<Void, APIError> in
             guard var settings = self.state.withLock({ $0.teams[tid]?.map.settings }) else {
                 return .failure(APIError(.teamNotFound, "no team named '\(team)'"))
             }
@@ -31,33 +30,14 @@ extension Registry {
             }
             if let d = req.rosDiscovery { settings.rosDiscovery = d }
             if let r = rmw { settings.rmwImplementation = r }
-            let rev = try db.bumpRevision(team: tid)
-            try db.execute(sql: "UPDATE team SET ros_discovery = ?, discovery_server = ?, rmw_implementation = ?, settings_revision = ? WHERE id = ?",
-                           arguments: [settings.rosDiscovery.rawValue, settings.discoveryServer, settings.rmwImplementation, Int64(rev), tid])
-            try db.appendAudit(time: now, actor: actor, team: team, action: "team.settings", subject: team, outcome: "ok",
+            let rev = try tx.bumpRevision(team: tid)
+            try tx.saveSettings(team: tid, settings, at: rev)
+            try tx.appendAudit(time: now, actor: actor, team: team, action: "team.settings", subject: team, outcome: "ok",
                                detail: "ROS discovery \(settings.rosDiscovery.rawValue), discovery server \(settings.discoveryServer ?? "none"), RMW \(settings.rmwImplementation ?? "unset")")
-            let final = settings
-            self.publishSettings(db, team: tid, at: rev) { $0 = final }
             return .success(())
         }
         if case .failure(let e) = r.flatMap({ $0 }) { return .failure(e) }
         return .success(listTeams().first { $0.name == team }!)
     }
-
-    /// Once the transaction commits: the team's settings change in memory at `rev` and every long
-    /// poll waiting on the team returns them (set-ros-master and team set).
-    func publishSettings(_ db: Database, team tid: Int64, at rev: UInt64, _ change: @escaping @Sendable (inout TeamSettings) -> Void) {
-        db.afterNextTransaction { _ in
-            let woken = self.state.withLock { s in
-                s.withTeam(tid) { t -> [CheckedContinuation<Void, Never>] in
-                    var settings = t.map.settings
-                    change(&settings)
-                    t.map.updateSettings(settings, at: rev)
-                    return t.changed()
-                }
-            }
-            for c in woken { c.resume() }
-            self.changes.bump()
-        }
-    }
 }
+
