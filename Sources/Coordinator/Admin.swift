@@ -23,7 +23,7 @@ extension Registry {
         }
         let now = clock()
         let result = await write { tx -> Result<Void, APIError> in
-            let existing = try tx.teamPlacements()
+            let existing = try tx.allTeamSettings()
             if existing.contains(where: { $0.name == req.name }) {
                 return .failure(APIError(.teamExists, "a team named '\(req.name)' already exists"))
             }

@@ -2,23 +2,17 @@ import Foundation
 import GRDB
 import TeamwireCore
 
-// Rows of the store as values: decoded (and checked) here, written by SQLiteTeamWriting.
+// Rows of the store as values: decoded (and checked) here, written by StoreTransaction.
 
 struct TeamRow: Sendable, Equatable {
     var id: Int64
     var settings: TeamSettings
-    var revision: UInt64
-    var settingsRevision: UInt64
+    /// Bumped by every change to the team; the settings' own revision tells members what to rewrite.
+    var revision, settingsRevision: UInt64
     var createdAt: Int64
+}
 
-    init(id: Int64, settings: TeamSettings, revision: UInt64, settingsRevision: UInt64, createdAt: Int64) {
-        self.id = id
-        self.settings = settings
-        self.revision = revision
-        self.settingsRevision = settingsRevision
-        self.createdAt = createdAt
-    }
-
+extension TeamRow {
     init(row: Row) throws {
         id = row["id"]
         // Only what the admin API makes: a prefix outside /16.../30 would break address
@@ -38,24 +32,16 @@ struct TeamRow: Sendable, Equatable {
 }
 
 struct NodeRow: Sendable, Equatable {
-    var id: Int64
-    var teamID: Int64
+    var id, teamID: Int64
     var member: Member
+    /// The WireGuard port the node last reported (nil: none), for its observed endpoint.
     var listenPort: UInt16?
-    var createdRevision: UInt64
-    var updatedRevision: UInt64
+    /// When the key enrolled and last changed: the team map's history, for deltas.
+    var createdRevision, updatedRevision: UInt64
     var enrolledAt: Int64
+}
 
-    init(id: Int64, teamID: Int64, member: Member, listenPort: UInt16?, createdRevision: UInt64, updatedRevision: UInt64, enrolledAt: Int64) {
-        self.id = id
-        self.teamID = teamID
-        self.member = member
-        self.listenPort = listenPort
-        self.createdRevision = createdRevision
-        self.updatedRevision = updatedRevision
-        self.enrolledAt = enrolledAt
-    }
-
+extension NodeRow {
     init(row: Row) throws {
         id = row["id"]
         teamID = row["team_id"]
@@ -92,19 +78,9 @@ struct TokenRow: Sendable, Equatable {
     var expiresAt: Int64
     var revokedAt: Int64?
     var createdAt: Int64
+}
 
-    init(id: TokenID, teamID: Int64, secretHash: [UInt8], role: Role, maxUses: Int?, uses: Int, expiresAt: Int64, revokedAt: Int64?, createdAt: Int64) {
-        self.id = id
-        self.teamID = teamID
-        self.secretHash = secretHash
-        self.role = role
-        self.maxUses = maxUses
-        self.uses = uses
-        self.expiresAt = expiresAt
-        self.revokedAt = revokedAt
-        self.createdAt = createdAt
-    }
-
+extension TokenRow {
     init(row: Row) throws {
         guard let id = TokenID(row["id"] as String), let role = Role(rawValue: row["role"]) else {
             throw DatabaseError(message: "corrupt token row")

@@ -44,10 +44,8 @@ final class StoreTransaction: TeamWriting {
 
     // MARK: teams
 
-    func teamPlacements() throws -> [TeamPlacement] {
-        try Row.fetchAll(db, sql: "SELECT name, prefix, ros_domain_id FROM team").map { r in
-            TeamPlacement(name: r["name"], prefix: IPv4Prefix(r["prefix"] as String)!, rosDomainID: r["ros_domain_id"])
-        }
+    func allTeamSettings() throws -> [TeamSettings] {
+        try Row.fetchAll(db, sql: "SELECT * FROM team").map { try TeamRow(row: $0).settings }
     }
 
     func createTeam(_ s: TeamSettings, now: Int64) throws -> TeamChange {

@@ -35,8 +35,8 @@ protocol TeamWriting: AnyObject {
     /// Bumps and returns the team's revision: every change to a team is at a new revision.
     func bumpRevision(team: Int64) throws -> UInt64
 
-    /// Name, prefix and ROS domain of every team (a new team must differ from all).
-    func teamPlacements() throws -> [TeamPlacement]
+    /// Every team's settings (a new team's name, prefix and ROS domain must differ from them).
+    func allTeamSettings() throws -> [TeamSettings]
     /// A new team at revision 1.
     @discardableResult func createTeam(_ settings: TeamSettings, now: Int64) throws -> TeamChange
     /// The team's changeable settings (ROS master, discovery, discovery server, RMW) at `rev`.
@@ -55,13 +55,6 @@ protocol TeamWriting: AnyObject {
     @discardableResult func updateNode(team: Int64, _ member: Member, listenPort: UInt16?, token: TokenID?, at rev: UInt64) throws -> TeamChange
     /// Deletes the node and records its tombstone.
     @discardableResult func removeNode(team: Int64, _ entry: TeamMapState.Entry, at rev: UInt64, now: Int64, reason: String) throws -> TeamChange
-}
-
-/// What a new team is checked against.
-struct TeamPlacement: Sendable {
-    var name: String
-    var prefix: IPv4Prefix
-    var rosDomainID: Int
 }
 
 /// Why a key is no longer a member.
