@@ -56,9 +56,9 @@ extension Registry {
             var byTeam: [Int64: [(member: Member, listenPort: UInt16?)]] = [:]
             self.state.withLock { s in
                 for (key, endpoint) in seen {
-                    guard let tid = s.teamOfKey[key], let t = s.teams[tid], var m = t.map.entry(key)?.member, m.observedEndpoint != endpoint else { continue }
+                    guard let tid = s.teamOfKey[key], var m = s.teams[tid]?.map.entry(key)?.member, m.observedEndpoint != endpoint else { continue }
                     m.observedEndpoint = endpoint
-                    byTeam[tid, default: []].append((m, t.listenPorts[key]))
+                    byTeam[tid, default: []].append((m, s.teams[tid]?.listenPorts[key]))
                 }
             }
             for (tid, members) in byTeam {
