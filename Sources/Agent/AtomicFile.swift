@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import AgentClient
 import TeamwireCore
 #if canImport(Glibc)
 import Glibc
@@ -52,15 +53,5 @@ enum AtomicFile {
 
     static func read(_ path: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
-    }
-}
-
-public struct AgentError: Error, CustomStringConvertible, Equatable {
-    public var description: String
-    /// The agent API's error code, when the error came from there.
-    public var code: ErrorCode?
-    public init(_ d: String, code: ErrorCode? = nil) {
-        description = d
-        self.code = code
     }
 }

@@ -1,3 +1,4 @@
+import DaemonFiles
 import Foundation
 import Logging
 import TeamwireCore
@@ -30,13 +31,7 @@ enum StateDirectory {
     }
 
     static func lock(_ path: String) throws -> Int32 {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CoordinatorError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw CoordinatorError("another coordinator is already running with state directory \((path as NSString).deletingLastPathComponent)")
-        }
-        return fd
+        do { return try StateLock.acquire(path, daemon: "coordinator") } catch { throw CoordinatorError(error.description) }
     }
 
     static func loadOrCreateKey(_ path: String, logger: Logger) throws -> PrivateKey {

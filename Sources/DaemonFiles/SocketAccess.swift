@@ -17,7 +17,7 @@ public enum SocketAccess {
     }
 
     /// The name of group `gid`, or nil.
-    static func groupName(_ gid: gid_t) -> String? {
+    public static func groupName(_ gid: gid_t) -> String? {
         var entry = Glibc.group()
         var result: UnsafeMutablePointer<Glibc.group>?
         var buffer = [CChar](repeating: 0, count: 16 * 1024)
