@@ -44,9 +44,9 @@ let package = Package(
         // The daemons' log handler: text with millisecond times, the journal's priority prefixes
         // under systemd, or one JSON object per line.
         .target(name: "TeamwireLogging", dependencies: ["TeamwireCore", .product(name: "Logging", package: "swift-log")]),
-        // What both daemons keep on the host: the exclusive lock on a state directory and who
-        // may use a Unix socket (agent.sock, admin.sock).
-        .target(name: "DaemonFiles"),
+        // What both daemons keep on the host: the exclusive lock on a state directory, the
+        // private key file, and who may use a Unix socket (agent.sock, admin.sock).
+        .target(name: "DaemonFiles", dependencies: ["TeamwireCore"]),
 
         // WireGuard devices: kernel (generic netlink through libmnl) or wireguard-go (UAPI),
         // plus links, addresses and routes over rtnetlink.
@@ -161,6 +161,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: ["Agent", "AgentClient", "WireGuardControl", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "DaemonFilesTests", dependencies: ["DaemonFiles", "TeamwireCore"]),
         .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl", "TestSupport"]),
         // End-to-end on scripts/campus-lab: runs the built `teamwire` binary in namespaces.
         .testTarget(name: "CampusTests", dependencies: ["TeamwireCore", "TestSupport", "Doctor"]),

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import AgentClient
+import DaemonFiles
 import TeamwireCore
 #if canImport(Glibc)
 import Glibc
@@ -38,17 +39,11 @@ enum AtomicFile {
             unlink(tmp)
             throw AgentError("cannot replace \(path): \(String(cString: strerror(e)))")
         }
-        let dir = open(directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dir = open(parentDirectory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
             fsync(dir)
             close(dir)
         }
-    }
-
-    /// What NSString's deletingLastPathComponent gives for a file path ("/a/b" for "/a/b/c").
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     static func read(_ path: String) -> [UInt8]? {

@@ -69,18 +69,9 @@ public struct TeamStore: Sendable {
         return key
     }
 
-    /// The team's key, nil if there is none. A key file others can read is refused, on every
-    /// load (a key restored from a backup at 0644 must not be used silently at boot).
+    /// The team's key, nil if there is none (one others can read is refused: KeyFile).
     public func key(_ team: String) throws -> PrivateKey? {
-        let path = keyPath(team)
-        guard let bytes = AtomicFile.read(path) else { return nil }
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw AgentError("cannot stat \(path)") }
-        if st.st_mode & 0o077 != 0 {
-            throw AgentError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
-        }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
-        do { return try PrivateKey(base64Key: text) } catch { throw AgentError("\(path) does not hold a WireGuard private key: \(error)") }
+        do { return try KeyFile.read(keyPath(team)) } catch { throw AgentError(error.description) }
     }
 
     public func saveEnrolment(_ e: Enrolment) throws { try AtomicFile.write(ControlCodec.encodeJSON(e), to: enrolmentPath(e.team)) }

@@ -35,16 +35,10 @@ enum StateDirectory {
     }
 
     static func loadOrCreateKey(_ path: String, logger: Logger) throws -> PrivateKey {
-        if FileManager.default.fileExists(atPath: path) {
-            var st = stat()
-            guard stat(path, &st) == 0 else { throw CoordinatorError("cannot stat \(path)") }
-            if st.st_mode & 0o077 != 0 {
-                throw CoordinatorError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
-            }
-            let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            do { return try PrivateKey(base64Key: text) } catch {
-                throw CoordinatorError("\(path) does not hold a valid key: \(error)")
-            }
+        do {
+            if let key = try KeyFile.read(path) { return key }
+        } catch {
+            throw CoordinatorError(error.description)
         }
         let key = PrivateKey.generate()
         let tmp = path + ".tmp"

@@ -13,8 +13,7 @@ public enum StateLock {
         guard fd >= 0 else { throw StateLockError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            let dir = path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
-            throw StateLockError(description: "another \(daemon) is already running with state directory \(dir)")
+            throw StateLockError(description: "another \(daemon) is already running with state directory \(parentDirectory(of: path))")
         }
         return fd
     }
