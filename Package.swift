@@ -44,6 +44,9 @@ let package = Package(
         // The daemons' log handler: text with millisecond times, the journal's priority prefixes
         // under systemd, or one JSON object per line.
         .target(name: "TeamwireLogging", dependencies: ["TeamwireCore", .product(name: "Logging", package: "swift-log")]),
+        // What both daemons keep on the host: the exclusive lock on a state directory, the
+        // private key file, and who may use a Unix socket (agent.sock, admin.sock).
+        .target(name: "DaemonFiles", dependencies: ["TeamwireCore"]),
 
         // WireGuard devices: kernel (generic netlink through libmnl) or wireguard-go (UAPI),
         // plus links, addresses and routes over rtnetlink.
@@ -56,7 +59,7 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "TeamwireCore", "WireGuardControl",
+                "TeamwireCore", "WireGuardControl", "DaemonFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,12 +76,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The agent's state directory layout and the client of its API on agent.sock (join,
+        // status, leave, ping): what the CLI needs of the agent, without the daemon.
+        .target(
+            name: "AgentClient",
+            dependencies: [
+                "TeamwireCore", "CoordinatorClient", "DaemonFiles",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The node's daemon: enrols, keeps each team's WireGuard interface in sync with the team
         // map, picks direct or relayed paths, answers join/status/leave on its Unix socket.
         .target(
             name: "Agent",
             dependencies: [
-                "TeamwireCore", "CoordinatorClient", "WireGuardControl", "RosBridge", "AvahiPublisher", "TeamwireLogging",
+                "TeamwireCore", "AgentClient", "DaemonFiles", "CoordinatorClient", "WireGuardControl", "RosBridge", "AvahiPublisher", "TeamwireLogging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -93,12 +106,12 @@ let package = Package(
         // Publishes members' names and the ROS master on the local avahi-daemon (libavahi-client).
         .target(
             name: "AvahiPublisher",
-            dependencies: ["TeamwireCore", "RosBridge", "CAvahi", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TeamwireCore", "CAvahi", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "teamwire",
             dependencies: [
-                "TeamwireCore", "Coordinator", "CoordinatorClient", "Agent", "WireGuardControl", "RosBridge", "TeamwireLogging", "Doctor",
+                "TeamwireCore", "Coordinator", "CoordinatorClient", "AgentClient", "DaemonFiles", "WireGuardControl", "RosBridge", "TeamwireLogging", "Doctor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -110,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "teamwire-agent",
             dependencies: [
-                "TeamwireCore", "Agent", "WireGuardControl", "CConcurrencyHook", "TeamwireLogging",
+                "TeamwireCore", "Agent", "DaemonFiles", "WireGuardControl", "CConcurrencyHook", "TeamwireLogging",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,15 +159,16 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "WireGuardControl", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Agent", "AgentClient", "WireGuardControl", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "DaemonFilesTests", dependencies: ["DaemonFiles", "TeamwireCore"]),
         .testTarget(name: "WireGuardControlTests", dependencies: ["WireGuardControl", "TeamwireCore", "CMnl", "TestSupport"]),
         // End-to-end on scripts/campus-lab: runs the built `teamwire` binary in namespaces.
         .testTarget(name: "CampusTests", dependencies: ["TeamwireCore", "TestSupport", "Doctor"]),
         // Running programs from tests (posix_spawn, output to a file; `sh`) and the seeded RNG, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RosBridgeTests", dependencies: ["RosBridge", "TeamwireCore", "TestSupport"]),
-        .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "RosBridge", "TeamwireCore", "CAvahi", "TestSupport"]),
+        .testTarget(name: "AvahiPublisherTests", dependencies: ["AvahiPublisher", "TeamwireCore", "CAvahi", "TestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMnl", "CAvahi", "CSodium"]),
         // Installing on a robot (issue 16): the shipped binaries with the toolchain hidden, the
         // .deb installed, upgraded and purged, the ROS package built with colcon, the systemd

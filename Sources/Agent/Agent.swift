@@ -1,3 +1,4 @@
+import AgentClient
 import CoordinatorClient
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -22,7 +23,7 @@ public struct AgentConfig: Sendable {
     /// The file whose hash (`MachineID`) the agent reports: members cloned from one image share it.
     public var machineIDFile: String
 
-    public init(stateDirectory: String = TeamStore.defaultRoot, backend: BackendChoice = .automatic, wireguardGo: String? = nil, policy: PathPolicy = .standard,
+    public init(stateDirectory: String = AgentStateDirectory.defaultRoot, backend: BackendChoice = .automatic, wireguardGo: String? = nil, policy: PathPolicy = .standard,
                 mdns: Bool = true, rosParticipants: Int = 32, discoveryServerCommand: [String] = ["fast-discovery-server"],
                 machineIDFile: String = "/etc/machine-id") {
         self.discoveryServerCommand = discoveryServerCommand

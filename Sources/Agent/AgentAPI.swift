@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import DaemonFiles
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -33,7 +34,7 @@ public enum AgentAPI {
     /// Binds the socket and serves until the task is cancelled; `socketGroup` (nil: none)
     /// may use it too; `listening` runs once it accepts.
     public static func serve(_ agent: Agent, socketGroup: gid_t? = nil, logger: Logger, listening: @Sendable () -> Void = {}) async throws {
-        let path = agent.store.socketPath
+        let path = agent.store.paths.socketPath
         unlink(path)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(unixDomainSocketPath: path) { channel in

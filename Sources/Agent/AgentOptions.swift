@@ -1,3 +1,4 @@
+import AgentClient
 import Logging
 import TeamwireLogging
 import WireGuardControl
@@ -6,7 +7,7 @@ import WireGuardControl
 /// on every robot, and ArgumentParser's reflection-driven parsing keeps about 1 MiB of code and
 /// metadata resident for seven options.
 public struct AgentOptions: Equatable, Sendable {
-    public var state = TeamStore.defaultRoot
+    public var state = AgentStateDirectory.defaultRoot
     public var backend = BackendChoice.automatic
     public var wireguardGo: String?
     public var mdns = true
@@ -16,11 +17,9 @@ public struct AgentOptions: Equatable, Sendable {
     public var logLevel = Logger.Level.info
     public var logFormat = LogFormat.text
     /// Members of this group may use agent.sock (read the status) when the group exists.
-    public var socketGroup = AgentOptions.defaultSocketGroup
+    public var socketGroup = AgentStateDirectory.defaultSocketGroup
     /// The machine id whose hash the agent reports (tests give each lab host its own).
     public var machineIDFile = "/etc/machine-id"
-
-    public static let defaultSocketGroup = "teamwire"
 
     public init() {}
 
@@ -48,7 +47,7 @@ public struct AgentOptions: Equatable, Sendable {
         USAGE: \(synopsis)
 
         OPTIONS:
-          --state <dir>           The agent's state directory (its socket lives there). (default: \(TeamStore.defaultRoot))
+          --state <dir>           The agent's state directory (its socket lives there). (default: \(AgentStateDirectory.defaultRoot))
           --backend <backend>     WireGuard backend: auto (kernel module if present, else wireguard-go), kernel or
                                   userspace. (default: auto)
           --wireguard-go <path>   Path of wireguard-go (default: found on PATH).
@@ -62,7 +61,7 @@ public struct AgentOptions: Equatable, Sendable {
                                   -i 0 -l ADDR -p 11811 -x PROFILE. Fast DDS 3: "fastdds discovery".
                                   (default: fast-discovery-server, found on PATH)
           --socket-group <name>   Members of this group may read the status through agent.sock (0660), when the
-                                  group exists; else the socket is root's alone. (default: \(defaultSocketGroup))
+                                  group exists; else the socket is root's alone. (default: \(AgentStateDirectory.defaultSocketGroup))
           --machine-id-file <path>
                                   The machine id whose keyed hash is reported to the coordinator (never the id
                                   itself), so that members cloned from one image are named. (default: /etc/machine-id)

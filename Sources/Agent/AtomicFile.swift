@@ -3,6 +3,8 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import AgentClient
+import DaemonFiles
 import TeamwireCore
 #if canImport(Glibc)
 import Glibc
@@ -37,30 +39,14 @@ enum AtomicFile {
             unlink(tmp)
             throw AgentError("cannot replace \(path): \(String(cString: strerror(e)))")
         }
-        let dir = open(directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dir = open(parentDirectory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
             fsync(dir)
             close(dir)
         }
     }
 
-    /// What NSString's deletingLastPathComponent gives for a file path ("/a/b" for "/a/b/c").
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
     static func read(_ path: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
-    }
-}
-
-public struct AgentError: Error, CustomStringConvertible, Equatable {
-    public var description: String
-    /// The agent API's error code, when the error came from there.
-    public var code: ErrorCode?
-    public init(_ d: String, code: ErrorCode? = nil) {
-        description = d
-        self.code = code
     }
 }

@@ -1,3 +1,4 @@
+import AgentClient
 import NIOPosix
 import TeamwireCore
 #if canImport(Glibc)

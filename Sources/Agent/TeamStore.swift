@@ -3,6 +3,8 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import AgentClient
+import DaemonFiles
 import TeamwireCore
 #if canImport(Glibc)
 import Glibc
@@ -20,38 +22,22 @@ public struct Enrolment: Codable, Sendable, Equatable {
     public var enrolledAt: Int64
 }
 
-/// The state directory (default /var/lib/teamwire, mode 0711: others may pass through to ros/,
-/// never list or read the rest):
-///   agent.sock                0600, or 0660 root:teamwire when that group exists (--socket-group)
-///   agent.lock                0600
-///   teams/                    0700
-///   teams/TEAM/private.key    the node's WireGuard key for TEAM, base64, 0600, never sent
-///   teams/TEAM/enrolment.json who the node is in TEAM and where the coordinator is
-///   teams/TEAM/map.json       the last team map (a full MapUpdate), rewritten atomically
-///   teams/TEAM/contact        when the coordinator last answered (Unix ms), for status after a reboot
-///   ros/TEAM/                 0755, the ROS outputs (ros.env, cyclonedds.xml, fastdds.xml,
-///                             hosts), 0644: ROS runs as an ordinary user and must read them
-/// A key belongs to one team (the coordinator keys membership by it), so each team has its own.
+/// The files of the agent's state directory (laid out as AgentStateDirectory says): the teams'
+/// keys, enrolments, last maps and contact times.
 public struct TeamStore: Sendable {
-    public let root: String
+    public let paths: AgentStateDirectory
 
-    public init(root: String) { self.root = root }
+    public init(root: String) { paths = AgentStateDirectory(root: root) }
 
-    public static let defaultRoot = "/var/lib/teamwire"
-
-    public var socketPath: String { root + "/agent.sock" }
-    public var lockPath: String { root + "/agent.lock" }
-    var teamsDir: String { root + "/teams" }
-    public var rosRoot: String { root + "/ros" }
-    public func rosDir(_ team: String) -> String { rosRoot + "/" + team }
-    func dir(_ team: String) -> String { teamsDir + "/" + team }
+    func dir(_ team: String) -> String { paths.teamDir(team) }
+    public func rosDir(_ team: String) -> String { paths.rosDir(team) }
     func keyPath(_ team: String) -> String { dir(team) + "/private.key" }
     func enrolmentPath(_ team: String) -> String { dir(team) + "/enrolment.json" }
     func mapPath(_ team: String) -> String { dir(team) + "/map.json" }
     func contactPath(_ team: String) -> String { dir(team) + "/contact" }
 
     public func prepare() throws {
-        for (d, mode) in [(root, mode_t(0o711)), (teamsDir, 0o700), (rosRoot, 0o755)] {
+        for (d, mode) in [(paths.root, mode_t(0o711)), (paths.teamsDir, 0o700), (paths.rosRoot, 0o755)] {
             var isDir = false
             if FileManager.default.fileExists(atPath: d, isDirectory: &isDir) {
                 guard isDir else { throw AgentError("\(d) exists and is not a directory") }
@@ -83,18 +69,9 @@ public struct TeamStore: Sendable {
         return key
     }
 
-    /// The team's key, nil if there is none. A key file others can read is refused, on every
-    /// load (a key restored from a backup at 0644 must not be used silently at boot).
+    /// The team's key, nil if there is none (one others can read is refused: KeyFile).
     public func key(_ team: String) throws -> PrivateKey? {
-        let path = keyPath(team)
-        guard let bytes = AtomicFile.read(path) else { return nil }
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw AgentError("cannot stat \(path)") }
-        if st.st_mode & 0o077 != 0 {
-            throw AgentError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
-        }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
-        do { return try PrivateKey(base64Key: text) } catch { throw AgentError("\(path) does not hold a WireGuard private key: \(error)") }
+        do { return try KeyFile.read(keyPath(team)) } catch { throw AgentError(error.description) }
     }
 
     public func saveEnrolment(_ e: Enrolment) throws { try AtomicFile.write(ControlCodec.encodeJSON(e), to: enrolmentPath(e.team)) }
@@ -120,7 +97,7 @@ public struct TeamStore: Sendable {
 
     /// Teams with an enrolment on disk.
     public func teams() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: teamsDir)) ?? [])
+        ((try? FileManager.default.contentsOfDirectory(atPath: paths.teamsDir)) ?? [])
             .filter { FileManager.default.fileExists(atPath: enrolmentPath($0)) }
             .sorted()
     }
@@ -142,12 +119,6 @@ extension TeamStore {
     /// Holds `agent.lock` for the agent's lifetime: a second agent on the same state directory
     /// would fight over the same interfaces.
     public func lock() throws -> Int32 {
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AgentError("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw AgentError("another teamwire agent is already running with state directory \(root)")
-        }
-        return fd
+        do { return try StateLock.acquire(paths.lockPath, daemon: "teamwire agent") } catch { throw AgentError(error.description) }
     }
 }

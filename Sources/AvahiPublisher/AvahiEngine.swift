@@ -1,8 +1,8 @@
 import CAvahi
 import Glibc
 import Logging
-import RosBridge
 import Synchronization
+import TeamwireCore
 
 /// The Avahi side of `AvahiPublisher`: one libavahi-client connection, run by Avahi's own thread.
 ///

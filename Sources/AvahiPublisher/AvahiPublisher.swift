@@ -1,5 +1,5 @@
 import Logging
-import RosBridge
+import TeamwireCore
 
 /// Publishes the team members' names (address records) and the team's ROS master (a DNS-SD
 /// service) on this machine's avahi-daemon, over D-Bus through libavahi-client.

@@ -1,4 +1,3 @@
-import RosBridge
 import TeamwireCore
 
 /// What one entry group publishes. Each host name and each service gets a group of its own, so

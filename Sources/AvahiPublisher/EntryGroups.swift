@@ -1,6 +1,6 @@
 import CAvahi
 import Logging
-import RosBridge
+import TeamwireCore
 
 /// One record set and the entry group that publishes it (Avahi's thread only).
 final class Entry {

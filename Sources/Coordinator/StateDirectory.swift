@@ -1,3 +1,4 @@
+import DaemonFiles
 import Foundation
 import Logging
 import TeamwireCore
@@ -30,26 +31,14 @@ enum StateDirectory {
     }
 
     static func lock(_ path: String) throws -> Int32 {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CoordinatorError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw CoordinatorError("another coordinator is already running with state directory \((path as NSString).deletingLastPathComponent)")
-        }
-        return fd
+        do { return try StateLock.acquire(path, daemon: "coordinator") } catch { throw CoordinatorError(error.description) }
     }
 
     static func loadOrCreateKey(_ path: String, logger: Logger) throws -> PrivateKey {
-        if FileManager.default.fileExists(atPath: path) {
-            var st = stat()
-            guard stat(path, &st) == 0 else { throw CoordinatorError("cannot stat \(path)") }
-            if st.st_mode & 0o077 != 0 {
-                throw CoordinatorError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
-            }
-            let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            do { return try PrivateKey(base64Key: text) } catch {
-                throw CoordinatorError("\(path) does not hold a valid key: \(error)")
-            }
+        do {
+            if let key = try KeyFile.read(path) { return key }
+        } catch {
+            throw CoordinatorError(error.description)
         }
         let key = PrivateKey.generate()
         let tmp = path + ".tmp"

@@ -4,6 +4,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import DaemonFiles
 import Logging
 import NIOCore
 import NIOPosix

@@ -1,7 +1,7 @@
-import Agent
 import ArgumentParser
 import CoordinatorClient
 import Coordinator
+import DaemonFiles
 import TeamwireCore
 
 /// Options every admin subcommand shares.

@@ -1,4 +1,4 @@
-import Agent
+import AgentClient
 import ArgumentParser
 import Foundation
 import Logging
@@ -9,7 +9,7 @@ import WireGuardControl
 /// Options the node subcommands share.
 struct NodeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The agent's state directory (its socket lives there).", valueName: "dir"))
-    var state: String = TeamStore.defaultRoot
+    var state: String = AgentStateDirectory.defaultRoot
 
     var client: AgentClient { AgentClient(stateDirectory: state) }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Agent
 import Coordinator
+import DaemonFiles
 import Foundation
 import Logging
 import ServiceLifecycle

@@ -1,4 +1,4 @@
-import Agent
+import AgentClient
 import ArgumentParser
 import Foundation
 import TeamwireCore

@@ -1,4 +1,4 @@
-import Agent
+import AgentClient
 import ArgumentParser
 import Foundation
 import RosBridge
@@ -12,14 +12,14 @@ import Glibc
 /// roslaunch needs neither root nor the agent socket.
 struct RosTeamOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The agent's state directory.", valueName: "dir"))
-    var state: String = TeamStore.defaultRoot
+    var state: String = AgentStateDirectory.defaultRoot
 
     @Option(help: "The team (default: the only team this node has joined).")
     var team: String?
 
     /// The env file of the chosen team.
     func envFile() throws -> String {
-        let store = TeamStore(root: state)
+        let store = AgentStateDirectory(root: state)
         let joined = ((try? FileManager.default.contentsOfDirectory(atPath: store.rosRoot)) ?? [])
             .filter { FileManager.default.fileExists(atPath: store.rosDir($0) + "/ros.env") }.sorted()
         let name: String

@@ -84,7 +84,7 @@ struct AgentAPITests {
         let server = Task { try await AgentAPI.serve(agent, logger: logger) }
         defer { server.cancel() }
         let store = TeamStore(root: dir)
-        let sock = store.socketPath
+        let sock = store.paths.socketPath
         for _ in 0..<200 where (try? Self.exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")) == nil {
             try await Task.sleep(for: .milliseconds(10))
         }

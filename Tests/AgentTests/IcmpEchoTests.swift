@@ -1,4 +1,5 @@
 @testable import Agent
+import AgentClient
 import Testing
 import TeamwireCore
 

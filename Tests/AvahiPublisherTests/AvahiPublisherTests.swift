@@ -1,7 +1,6 @@
 @testable import AvahiPublisher
 import Foundation
 import Glibc
-import RosBridge
 import TeamwireCore
 import Testing
 import TestSupport

@@ -1,5 +1,3 @@
-import TeamwireCore
-
 /// An address record to publish: a full mDNS host name ("robot1.local") and an IPv4 address.
 public struct MDNSHost: Sendable, Equatable, Hashable {
     public var name: String

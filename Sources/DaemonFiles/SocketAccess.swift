@@ -17,7 +17,7 @@ public enum SocketAccess {
     }
 
     /// The name of group `gid`, or nil.
-    static func groupName(_ gid: gid_t) -> String? {
+    public static func groupName(_ gid: gid_t) -> String? {
         var entry = Glibc.group()
         var result: UnsafeMutablePointer<Glibc.group>?
         var buffer = [CChar](repeating: 0, count: 16 * 1024)
@@ -49,9 +49,8 @@ public enum SocketAccess {
         } else {
             guard errno == EACCES else { return nil }
             // The directory is closed to us: its group is the one that may reach the socket.
-            let dir = path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
             var d = stat()
-            group = stat(dir, &d) == 0 && d.st_mode & 0o010 != 0 ? d.st_gid : 0
+            group = stat(parentDirectory(of: path), &d) == 0 && d.st_mode & 0o010 != 0 ? d.st_gid : 0
         }
         if group != 0, let name = groupName(group) {
             return "permission denied on \(path): run as root (sudo), or join group \(name) (sudo usermod -aG \(name) $USER, then log in again)"

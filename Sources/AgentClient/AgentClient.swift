@@ -1,4 +1,5 @@
 import CoordinatorClient
+import DaemonFiles
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -13,10 +14,10 @@ import Glibc
 
 /// `join`, `status` and `leave` talk to the running agent through its socket.
 public struct AgentClient: Sendable {
-    public let store: TeamStore
+    public let directory: AgentStateDirectory
 
     public init(stateDirectory: String) {
-        self.store = TeamStore(root: stateDirectory)
+        directory = AgentStateDirectory(root: stateDirectory)
     }
 
     public func status() async throws -> AgentStatus { try await send(.GET, "/v1/status", body: Optional<Empty>.none, timeout: .seconds(10)) }
@@ -27,12 +28,12 @@ public struct AgentClient: Sendable {
     }
 
     var noAgent: String {
-        "no teamwire agent is running with state directory \(store.root); start one with `sudo teamwire agent` (or `systemctl start teamwire-agent`), or pass --state DIR"
+        "no teamwire agent is running with state directory \(directory.root); start one with `sudo teamwire agent` (or `systemctl start teamwire-agent`), or pass --state DIR"
     }
 
     func send<B: Encodable, R: Decodable>(_ method: HTTPMethod, _ path: String, body: B?, timeout: TimeAmount) async throws -> R {
-        let socket = store.socketPath
-        if let denied = SocketAccess.denial(socket, daemon: "the agent", defaultGroup: AgentOptions.defaultSocketGroup) { throw AgentError(denied) }
+        let socket = directory.socketPath
+        if let denied = SocketAccess.denial(socket, daemon: "the agent", defaultGroup: AgentStateDirectory.defaultSocketGroup) { throw AgentError(denied) }
         var st = stat()
         guard stat(socket, &st) == 0 else { throw AgentError(noAgent) }
         let status: Int, bytes: [UInt8]
