@@ -1,4 +1,5 @@
 import AvahiPublisher
+import DaemonFiles
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -65,7 +65,7 @@ public struct TeamStore: Sendable {
         let path = keyPath(team)
         if let key = try key(team) { return key }
         let key = PrivateKey.generate()
-        try AtomicFile.write(Array((key.base64Key + "\n").utf8), to: path, mode: 0o600)
+        try save(Array((key.base64Key + "\n").utf8), to: path)
         return key
     }
 
@@ -74,11 +74,16 @@ public struct TeamStore: Sendable {
         do { return try KeyFile.read(keyPath(team)) } catch { throw AgentError(error.description) }
     }
 
-    public func saveEnrolment(_ e: Enrolment) throws { try AtomicFile.write(ControlCodec.encodeJSON(e), to: enrolmentPath(e.team)) }
-    public func saveMap(_ team: String, _ m: MapUpdate) throws { try AtomicFile.write(ControlCodec.encodeJSON(m), to: mapPath(team)) }
+    public func saveEnrolment(_ e: Enrolment) throws { try save(ControlCodec.encodeJSON(e), to: enrolmentPath(e.team)) }
+    public func saveMap(_ team: String, _ m: MapUpdate) throws { try save(ControlCodec.encodeJSON(m), to: mapPath(team)) }
+
+    /// Writes a private state file (0600) whole or not at all.
+    private func save(_ bytes: [UInt8], to path: String) throws {
+        do { try AtomicFile.write(bytes, to: path) } catch { throw AgentError(error.description) }
+    }
 
     /// When the coordinator last answered for this team (Unix ms, as text).
-    func saveContact(_ team: String, _ ms: Int64) throws { try AtomicFile.write(Array("\(ms)\n".utf8), to: contactPath(team)) }
+    func saveContact(_ team: String, _ ms: Int64) throws { try save(Array("\(ms)\n".utf8), to: contactPath(team)) }
     func contact(_ team: String) -> Int64? {
         AtomicFile.read(contactPath(team)).flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingWhitespace()) }
     }

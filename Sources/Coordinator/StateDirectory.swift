@@ -41,13 +41,7 @@ enum StateDirectory {
             throw CoordinatorError(error.description)
         }
         let key = PrivateKey.generate()
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CoordinatorError("cannot write \(tmp): \(String(cString: strerror(errno)))") }
-        let line = Array((key.base64Key + "\n").utf8)
-        let ok = write(fd, line, line.count) == line.count && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else { throw CoordinatorError("cannot write \(path)") }
+        do { try AtomicFile.write(Array((key.base64Key + "\n").utf8), to: path, mode: 0o600) } catch { throw CoordinatorError(error.description) }
         logger.notice("generated coordinator key", metadata: ["path": "\(path)", "publicKey": "\(key.publicKey)"])
         return key
     }

@@ -13,23 +13,20 @@ import Glibc
 /// backup at 0644 must not be used silently at boot.
 public enum KeyFile {
     /// The key at `path`, or nil when there is no such file.
-    public static func read(_ path: String) throws(KeyFileError) -> PrivateKey? {
+    public static func read(_ path: String) throws(DaemonFileError) -> PrivateKey? {
         var st = stat()
         guard stat(path, &st) == 0 else {
             if errno == ENOENT { return nil }
-            throw KeyFileError(description: "cannot stat \(path): \(String(cString: strerror(errno)))")
+            throw DaemonFileError("cannot stat \(path): \(String(cString: strerror(errno)))")
         }
         if st.st_mode & 0o077 != 0 {
-            throw KeyFileError(description: "\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+            throw DaemonFileError("\(path) is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
         }
-        guard let bytes = FileManager.default.contents(atPath: path) else { throw KeyFileError(description: "cannot read \(path)") }
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw DaemonFileError("cannot read \(path)") }
         let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
         do { return try PrivateKey(base64Key: text) } catch {
-            throw KeyFileError(description: "\(path) does not hold a WireGuard private key: \(error)")
+            throw DaemonFileError("\(path) does not hold a WireGuard private key: \(error)")
         }
     }
 }
 
-public struct KeyFileError: Error, CustomStringConvertible {
-    public var description: String
-}

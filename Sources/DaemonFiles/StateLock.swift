@@ -8,17 +8,14 @@ import Glibc
 public enum StateLock {
     /// Opens `path` (0600) and takes it without waiting; the returned descriptor holds the lock
     /// until it is closed. `daemon` names who holds it in the error ("teamwire agent").
-    public static func acquire(_ path: String, daemon: String) throws(StateLockError) -> Int32 {
+    public static func acquire(_ path: String, daemon: String) throws(DaemonFileError) -> Int32 {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StateLockError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw DaemonFileError("cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw StateLockError(description: "another \(daemon) is already running with state directory \(parentDirectory(of: path))")
+            throw DaemonFileError("another \(daemon) is already running with state directory \(parentDirectory(of: path))")
         }
         return fd
     }
 }
 
-public struct StateLockError: Error, CustomStringConvertible {
-    public var description: String
-}

@@ -3,22 +3,19 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import AgentClient
-import DaemonFiles
-import TeamwireCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Files the agent must never leave half-written (a robot loses power at any moment): write a
+/// Files a daemon must never leave half-written (a robot loses power at any moment): write a
 /// temporary file beside the target, fsync it, rename it over the target, fsync the directory.
-enum AtomicFile {
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws {
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(DaemonFileError) {
         let tmp = path + ".tmp"
         // A fresh file, never through a link someone left in the directory.
         unlink(tmp)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw AgentError("cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw DaemonFileError("cannot write \(tmp): \(String(cString: strerror(errno)))") }
         var ok = fchmod(fd, mode) == 0
         var off = 0
         while ok, off < bytes.count {
@@ -32,12 +29,12 @@ enum AtomicFile {
         close(fd)
         guard ok else {
             unlink(tmp)
-            throw AgentError("cannot write \(tmp): \(String(cString: strerror(err)))")
+            throw DaemonFileError("cannot write \(tmp): \(String(cString: strerror(err)))")
         }
         guard rename(tmp, path) == 0 else {
             let e = errno
             unlink(tmp)
-            throw AgentError("cannot replace \(path): \(String(cString: strerror(e)))")
+            throw DaemonFileError("cannot replace \(path): \(String(cString: strerror(e)))")
         }
         let dir = open(parentDirectory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
@@ -46,7 +43,7 @@ enum AtomicFile {
         }
     }
 
-    static func read(_ path: String) -> [UInt8]? {
+    public static func read(_ path: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
     }
 }
