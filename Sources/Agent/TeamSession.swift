@@ -12,7 +12,7 @@ import WireGuardControl
 
 /// One joined team on this node: the WireGuard interface, the team map it follows, and the
 /// path to every member. Three loops run while it lives: the long poll on the team map (every
-/// change applied as it arrives), the path check (reads the counters, advances `PathState`,
+/// change applied as it arrives), the path check (reads the counters, advances each `PathMachine`,
 /// writes only what changed), and endpoint reports. None of them ever takes a working tunnel
 /// down because the coordinator is away.
 actor TeamSession {
@@ -40,9 +40,8 @@ actor TeamSession {
     private(set) var settings: TeamSettings
     private(set) var hub: HubPeer
     private(set) var revision: UInt64
-    /// Every other member, by key.
-    private var members: [PublicKey: Member] = [:]
-    private var paths: [PublicKey: PathState] = [:]
+    /// Every other member and its path, by key.
+    private var members: [PublicKey: MemberPath] = [:]
     private var reconciler: Reconciler
     /// Unix ms of the coordinator's last answer (from disk at start: it may be down then).
     private var lastContact: Int64?
@@ -94,10 +93,8 @@ actor TeamSession {
         let now = Self.now()
         let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
         for m in map.applied(to: []) where m.publicKey != enrolment.node.publicKey {
-            members[m.publicKey] = m
             let adopted = reconciler.peers[m.publicKey].map { Self.carriesDirect($0, to: m, wallMilliseconds: wallNow) } ?? false
-            paths[m.publicKey] = adopted ? .adoptedDirect(mode: settings.mode, now: now, policy: policy)
-                                         : PathState(mode: settings.mode, now: now, policy: policy)
+            members[m.publicKey] = MemberPath(member: m, path: PathMachine(mode: settings.mode, policy: policy, now: now, adopted: adopted))
         }
     }
 
@@ -219,36 +216,25 @@ actor TeamSession {
         hub = u.hub
         revision = u.revision
 
-        var removed: [PublicKey] = []
-        var changed: [PublicKey] = []
-        if u.full {
-            let incoming = Dictionary((u.members ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
-            removed = members.keys.filter { incoming[$0] == nil }
-            for (k, m) in incoming where k != me && members[k] != m { changed.append(k) }
-        } else {
-            removed = u.removed.filter { members[$0] != nil }
-            changed = (u.added + u.updated).map(\.publicKey).filter { $0 != me }
-        }
-        let all = u.full ? (u.members ?? []) : u.added + u.updated
-        if let mine = all.first(where: { $0.publicKey == me }), mine != enrolment.node {
+        let next = u.applied(to: members.values.map(\.member) + [enrolment.node])
+        let incoming = Dictionary(next.map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
+        let removed = members.keys.filter { incoming[$0] == nil }
+        // A delta names what changed; a full map is compared.
+        let changed = u.full ? next.map(\.publicKey).filter { $0 != me && members[$0]?.member != incoming[$0] }
+                             : (u.added + u.updated).map(\.publicKey).filter { $0 != me && incoming[$0] != nil }
+        if let mine = incoming[me], mine != enrolment.node {
             enrolment.node = mine
             try? store.saveEnrolment(enrolment)
         }
-        for k in removed {
-            members[k] = nil
-            paths[k] = nil
-        }
-        for m in all where m.publicKey != me {
-            let old = members[m.publicKey]
-            members[m.publicKey] = m
-            if old == nil || modeChanged {
-                paths[m.publicKey] = PathState(mode: settings.mode, now: now, policy: policy)
-            } else if old!.endpointCandidates != m.endpointCandidates {
-                paths[m.publicKey]!.candidatesChanged(now: now, policy: policy)
+        for k in removed { members[k] = nil }
+        for m in next where m.publicKey != me {
+            if var old = members[m.publicKey], !modeChanged {
+                if old.member.endpointCandidates != m.endpointCandidates { _ = old.path.handle(.candidatesChanged(now: now)) }
+                old.member = m
+                members[m.publicKey] = old
+            } else {
+                members[m.publicKey] = MemberPath(member: m, path: PathMachine(mode: settings.mode, policy: policy, now: now))
             }
-        }
-        if modeChanged {
-            for k in members.keys { paths[k] = PathState(mode: settings.mode, now: now, policy: policy) }
         }
         do { try store.saveMap(team, snapshot()) } catch { logger.error("cannot save the team map", metadata: ["error": "\(error)"]) }
 
@@ -256,8 +242,8 @@ actor TeamSession {
             if modeChanged || hubChanged || u.full {
                 try reconcileAll()
             } else {
-                let configs = changed.compactMap { k in members[k].flatMap { peerConfiguration($0) } }
-                try reconciler.update(upserting: configs, removing: removed)
+                let planned = changed.compactMap { k in members[k].flatMap { PeerPlan.member($0.member, path: $0.path) } }
+                try reconciler.update(planned: planned, removing: removed)
             }
         } catch {
             logger.error("cannot apply the team map to \(interfaceName)", metadata: ["error": "\(error)"])
@@ -270,7 +256,7 @@ actor TeamSession {
     /// The ROS outputs follow the map: written after the device has the new peers, so a ROS
     /// process started from the files finds its peers reachable.
     private func publishRos() {
-        let everyone = (Array(members.values) + [enrolment.node]).map { RosMember(name: $0.name, address: $0.address, role: $0.role) }
+        let everyone = (members.values.map(\.member) + [enrolment.node]).map { RosMember(name: $0.name, address: $0.address, role: $0.role) }
         let context = RosContext(team: team, selfName: enrolment.node.name, selfAddress: enrolment.node.address, members: everyone,
                                  rosMaster: settings.rosMaster, rosDomainID: settings.rosDomainID, interfaceName: interfaceName,
                                  mtu: Int(TeamInterface.mtu), directory: store.rosDir(team), participantsPerHost: ros.participantsPerHost,
@@ -287,41 +273,19 @@ actor TeamSession {
     /// The map as a full update, for the cache.
     private func snapshot() -> MapUpdate {
         MapUpdate(revision: revision, full: true, team: settings, hub: hub,
-                  members: (Array(members.values) + [enrolment.node]).sorted { $0.address < $1.address })
+                  members: (members.values.map(\.member) + [enrolment.node]).sorted { $0.address < $1.address })
     }
 
-    // MARK: desired WireGuard peers
-
-    private func peerConfiguration(_ m: Member) -> PeerConfiguration? {
-        guard settings.mode != .relay, let state = paths[m.publicKey] else { return nil }
-        let candidates = m.endpointCandidates
-        var endpoint: Endpoint?
-        if !candidates.isEmpty, state.pinEndpoint || reconciler.peers[m.publicKey]?.endpoint == nil {
-            endpoint = candidates[state.candidate % candidates.count]
-        }
-        switch state.phase {
-        case .direct:
-            return PeerConfiguration(publicKey: m.publicKey, endpoint: endpoint, allowedIPs: [.host(m.address)], persistentKeepalive: policy.keepalive)
-        case .trial:
-            return PeerConfiguration(publicKey: m.publicKey, endpoint: endpoint, allowedIPs: [], persistentKeepalive: policy.trialKeepalive)
-        case .relay:
-            return PeerConfiguration(publicKey: m.publicKey, endpoint: endpoint, allowedIPs: [], persistentKeepalive: 0)
-        }
-    }
-
-    private func hubConfiguration() -> PeerConfiguration {
-        let known = reconciler.peers[hub.publicKey]?.endpoint
-        return PeerConfiguration(publicKey: hub.publicKey, endpoint: known == nil ? hub.endpoints.first : nil,
-                                 allowedIPs: [IPAddressRange(settings.prefix)], persistentKeepalive: policy.keepalive)
-    }
+    // MARK: the device
 
     private func reconcileAll() throws {
-        var peers = [hubConfiguration()]
-        for m in members.values.sorted(by: { $0.address < $1.address }) {
-            if let c = peerConfiguration(m) { peers.append(c) }
+        try reconciler.reconcile(to: PeerPlan(hub: hub, prefix: settings.prefix, members: members.values.map { (member: $0.member, path: $0.path) }, policy: policy))
+        // Direct peers now hold their pinned endpoint; from here on WireGuard's learnt one is kept.
+        var i = members.startIndex
+        while i != members.endIndex {
+            _ = members.values[i].path.handle(.endpointApplied)
+            members.formIndex(after: &i)
         }
-        try reconciler.reconcile(to: DeviceConfiguration(peers: peers))
-        for k in paths.keys where paths[k]!.phase == .direct { paths[k]!.pinEndpoint = false }
     }
 
     // MARK: paths
@@ -372,21 +336,23 @@ actor TeamSession {
         var changed = false
         var news: [(PathSignalMessage.Kind, IPv4Address)] = []
         var restart: [PublicKey] = []
-        for (k, m) in members {
-            let was = paths[k]!.phase
-            let action = paths[k]!.step(reconciler.peers[k].map(Self.counters), candidates: m.endpointCandidates.count, mode: settings.mode,
-                                        now: now, policy: policy, quiet: watched)
-            if action.probe { prober.probe(m.address) }
-            if action.restart { restart.append(k) }
-            if action.changed {
-                changed = true
-                // A failed trial is news too: the member may be direct to us on a path that only
-                // carries its packets to us, never ours back.
-                if paths[k]!.phase.isRelay, !was.isRelay { news.append((.relay, m.address)) }
-                if was != .direct, paths[k]!.path == .direct { news.append((.direct, m.address)) }
-                logger.info("path", metadata: ["member": "\(m.name)", "path": "\(paths[k]!.path.rawValue)", "trial": "\(paths[k]!.isTrial)"])
+        var i = members.startIndex
+        while i != members.endIndex {
+            let (k, m) = (members.keys[i], members.values[i].member)
+            let effects = members.values[i].path.handle(.countersRead(reconciler.peers[k].map(Self.counters), candidates: m.endpointCandidates.count,
+                                                                       quiet: watched, now: now))
+            members.formIndex(after: &i)
+            for effect in effects {
+                switch effect {
+                case .active: active = active || !watched
+                case .probe: prober.probe(m.address)
+                case .restartPeer: restart.append(k)
+                case .pathChanged(_, let path, let signal):
+                    changed = true
+                    if let signal { news.append((signal, m.address)) }
+                    logger.info("path", metadata: ["member": "\(m.name)", "path": "\(path.rawValue)", "trial": "\(members[k]?.path.isTrial ?? false)"])
+                }
             }
-            active = active || (action.active && !watched)
         }
         if changed || reconciler.peers[hub.publicKey] == nil {
             // Re-created peers start their trial with a handshake of their own.
@@ -402,12 +368,12 @@ actor TeamSession {
             forgetSourceAddresses()
             reconnectCoordinator()
             prober.probe(hub.address)
-            for m in members.values { prober.probe(m.address) }
+            for m in members.values { prober.probe(m.member.address) }
             active = true
             Task { await self.report() }
         }
         if active { doorbell.disarm() }
-        return nextPathCheck(states: paths.values, activeNow: active, now: now, policy: policy) - now
+        return PathMachine.nextCheck(members.values.lazy.map(\.path), activeNow: active, now: now, policy: policy) - now
     }
 
     static func counters(_ p: PeerState) -> PeerCounters {
@@ -478,18 +444,21 @@ actor TeamSession {
 
     /// Its handshake shows in the counters now or in a moment: look now, and soon again.
     private func peerChoseDirect(_ address: IPv4Address) {
-        guard !stopped, let m = members.values.first(where: { $0.address == address }) else { return }
-        paths[m.publicKey]!.peerChoseDirect(now: Self.now(), policy: policy)
+        guard !stopped, let k = member(at: address) else { return }
+        _ = members[k]?.path.handle(.peerChoseDirect(now: Self.now()))
         signalled = true
         sleeper?.cancel()
     }
 
     private func peerChoseRelay(_ address: IPv4Address) {
-        guard !stopped, let m = members.values.first(where: { $0.address == address }) else { return }
-        guard paths[m.publicKey]!.peerChoseRelay(mode: settings.mode, now: Self.now(), policy: policy) else { return }
-        logger.info("path", metadata: ["member": "\(m.name)", "path": "relay", "why": "the member lost its direct path to us"])
+        guard !stopped, let k = member(at: address), let effects = members[k]?.path.handle(.peerChoseRelay(now: Self.now())), !effects.isEmpty else { return }
+        logger.info("path", metadata: ["member": "\(members[k]?.member.name ?? "")", "path": "relay", "why": "the member lost its direct path to us"])
         do { try reconcileAll() } catch { logger.error("cannot apply paths to \(interfaceName)", metadata: ["error": "\(error)"]) }
         sleeper?.cancel()
+    }
+
+    private func member(at address: IPv4Address) -> PublicKey? {
+        members.first { $0.value.member.address == address }?.key
     }
 
     // MARK: reports
@@ -532,12 +501,12 @@ actor TeamSession {
         func recent(_ ms: Int64?) -> Bool { ms.map { nowMs - $0 < 180_000 } ?? false }
         let hubStatus = peerStatus(hub.publicKey)
         let now = Self.now()
-        let rows = members.values.sorted { $0.address < $1.address }.map { m -> MemberStatus in
+        let rows = members.values.sorted { $0.member.address < $1.member.address }.map { e -> MemberStatus in
+            let m = e.member
             let ps = peerStatus(m.publicKey)
-            let state = paths[m.publicKey]
-            let path = state?.path ?? .relay
+            let path = e.path.path
             let reachable = path == .direct
-                ? (state?.lastAlive.map { now - $0 < policy.idleTick + policy.failAfter } ?? false) || recent(ps.latestHandshake)
+                ? (e.path.lastAlive.map { now - $0 < policy.idleTick + policy.failAfter } ?? false) || recent(ps.latestHandshake)
                 : recent(hubStatus.latestHandshake)
             return MemberStatus(name: m.name, address: m.address, role: m.role, path: path, reachable: reachable, peer: ps, machineID: m.machineID)
         }
@@ -556,4 +525,10 @@ actor TeamSession {
             return "\(error)"
         }
     }
+}
+
+/// A member of the team and the path to it: kept together so neither exists without the other.
+struct MemberPath: Sendable {
+    var member: Member
+    var path: PathMachine
 }
