@@ -12,9 +12,10 @@ import WireGuardControl
 
 /// One joined team on this node: the WireGuard interface, the team map it follows, and the
 /// path to every member. Three loops run while it lives: the long poll on the team map (every
-/// change applied as it arrives), the path check (reads the counters, advances each `PathMachine`,
-/// writes only what changed), and endpoint reports. None of them ever takes a working tunnel
-/// down because the coordinator is away.
+/// change applied as it arrives), the path check (reads the counters, feeds them to the
+/// `TeamModel`, writes only what changed), and endpoint reports. None of them ever takes a
+/// working tunnel down because the coordinator is away. The model decides; the session does
+/// what it says, and it alone writes the device (through `reconciler`).
 actor TeamSession {
     let store: TeamStore
     private(set) var enrolment: Enrolment
@@ -28,8 +29,6 @@ actor TeamSession {
     let policy: PathPolicy
     let prober = Prober()
     let doorbell: TrafficDoorbell
-    /// The hub peer's counters at the last look: relayed traffic moves only these.
-    private var hubCounters: PeerCounters?
     let onRemoved: @Sendable (String, String) async -> Void
     let ros: RosPublisher
     /// The team's Fast DDS discovery server, running while the team names this node for it.
@@ -37,11 +36,8 @@ actor TeamSession {
     /// This machine's id hash, sent with every report.
     let machineID: String?
 
-    private(set) var settings: TeamSettings
-    private(set) var hub: HubPeer
-    private(set) var revision: UInt64
-    /// Every other member and its path, by key.
-    private var members: [PublicKey: MemberPath] = [:]
+    /// The map and the paths.
+    private var model: TeamModel
     private var reconciler: Reconciler
     /// Unix ms of the coordinator's last answer (from disk at start: it may be down then).
     private var lastContact: Int64?
@@ -51,12 +47,13 @@ actor TeamSession {
     private var reported: [Endpoint] = []
     private var lastReport: ContinuousClock.Instant?
     private var tasks: [Task<Void, Never>] = []
+    /// The report loop's sleep: cancelled to report at once (roaming) and on stop.
+    private var reportSleeper: Task<Void, Never>?
+    /// A report was asked for while one was in flight.
+    private var reportDue = false
     private var sleeper: Task<Void, Never>?
-    /// The doorbell rang since the last look: packets cross the interface.
-    private var rang = false
-    /// A member said through the hub that it now sends to us directly: look at once, even right
-    /// after a look (until we follow, it drops what we still send it through the hub).
-    private var signalled = false
+    /// When the path loop is to look next (the model's `sleep(until:)`).
+    private var nextLook = 0.0
     private var stopped = false
     /// How the first look at the coordinator went: nil until it is over; true when its answer
     /// was applied (the interface and the ROS files follow the current map), false when the
@@ -81,22 +78,22 @@ actor TeamSession {
         var l = logger
         l[metadataKey: "team"] = "\(enrolment.team)"
         self.logger = l
-        settings = map.team
-        hub = map.hub
-        revision = map.revision
-        reconciler = try Reconciler(device: device)
+        let reconciler = try Reconciler(device: device)
+        self.reconciler = reconciler
         reported = LocalEndpoints.candidates(port: enrolment.listenPort)
         lastContact = store.contact(enrolment.team) ?? enrolment.enrolledAt
         savedContact = lastContact
         doorbell = TrafficDoorbell(interface: enrolment.interfaceName)
         discoveryServer = DiscoveryServer(command: ros.discoveryServerCommand, directory: store.dir(enrolment.team), logger: l)
-        let now = Self.now()
         let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
-        for m in map.applied(to: []) where m.publicKey != enrolment.node.publicKey {
-            let adopted = reconciler.peers[m.publicKey].map { Self.carriesDirect($0, to: m, wallMilliseconds: wallNow) } ?? false
-            members[m.publicKey] = MemberPath(member: m, path: PathMachine(mode: settings.mode, policy: policy, now: now, adopted: adopted))
+        model = TeamModel(map: map, node: enrolment.node, policy: policy, now: Self.now()) { m in
+            reconciler.peers[m.publicKey].map { Self.carriesDirect($0, to: m, wallMilliseconds: wallNow) } ?? false
         }
     }
+
+    var settings: TeamSettings { model.settings }
+    var hub: HubPeer { model.hub }
+    var revision: UInt64 { model.revision }
 
     /// Whether an adopted peer carries the member's address on a live session: its /32 on the
     /// member's own peer and a handshake within WireGuard's session lifetime (180 s).
@@ -107,14 +104,14 @@ actor TeamSession {
 
     /// Applies the cached map to the device and starts the loops.
     func start() throws {
-        try reconcileAll()
+        try applyPlan(model.plan)
         publishRos()
         pollTask = Task { await self.pollLoop() }
         tasks.append(Task { await self.pathLoop() })
         tasks.append(Task { await self.reportLoop() })
         tasks.append(Task { await self.signalLoop() })
         tasks.append(Task { await self.canaryLoop() })
-        logger.info("team up", metadata: ["interface": "\(interfaceName)", "address": "\(enrolment.node.address)", "members": "\(members.count)", "revision": "\(revision)"])
+        logger.info("team up", metadata: ["interface": "\(interfaceName)", "address": "\(enrolment.node.address)", "members": "\(model.members.count)", "revision": "\(revision)"])
     }
 
     /// Stops the loops; the interface stays unless `tearDown` (leave, removal).
@@ -123,6 +120,7 @@ actor TeamSession {
         stopped = true
         for t in tasks { t.cancel() }
         pollTask?.cancel()
+        reportSleeper?.cancel()
         sleeper?.cancel()
         tasks = []
         doorbell.disarm()
@@ -207,56 +205,60 @@ actor TeamSession {
 
     /// Merges a map update, saves it, and applies the changed peers at once.
     func apply(_ u: MapUpdate) {
-        guard u.revision != revision || u.full else { return }
-        let now = Self.now()
-        let me = enrolment.node.publicKey
-        let modeChanged = u.team.mode != settings.mode
-        let hubChanged = u.hub != hub
-        settings = u.team
-        hub = u.hub
-        revision = u.revision
+        perform(model.handle(.map(u, now: Self.now())), failure: "cannot apply the team map to \(interfaceName)")
+    }
 
-        let next = u.applied(to: members.values.map(\.member) + [enrolment.node])
-        let incoming = Dictionary(next.map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
-        let removed = members.keys.filter { incoming[$0] == nil }
-        // A delta names what changed; a full map is compared.
-        let changed = u.full ? next.map(\.publicKey).filter { $0 != me && members[$0]?.member != incoming[$0] }
-                             : (u.added + u.updated).map(\.publicKey).filter { $0 != me && incoming[$0] != nil }
-        if let mine = incoming[me], mine != enrolment.node {
-            enrolment.node = mine
-            try? store.saveEnrolment(enrolment)
-        }
-        for k in removed { members[k] = nil }
-        for m in next where m.publicKey != me {
-            if var old = members[m.publicKey], !modeChanged {
-                if old.member.endpointCandidates != m.endpointCandidates { _ = old.path.handle(.candidatesChanged(now: now)) }
-                old.member = m
-                members[m.publicKey] = old
-            } else {
-                members[m.publicKey] = MemberPath(member: m, path: PathMachine(mode: settings.mode, policy: policy, now: now))
+    /// Does what the model asks, in order. `failure` names a failed device write in the log.
+    private func perform(_ effects: [TeamModel.Effect], failure: @autoclosure () -> String) {
+        for e in effects {
+            switch e {
+            case .apply(let plan):
+                do { try applyPlan(plan) } catch { logger.error("\(failure())", metadata: ["error": "\(error)"]) }
+            case .recreateThenApply(let keys, let plan):
+                do {
+                    try reconciler.update(upserting: [], removing: keys)
+                    try applyPlan(plan)
+                } catch {
+                    logger.error("\(failure())", metadata: ["error": "\(error)"])
+                }
+            case .update(let planned, let removed):
+                do { try reconciler.update(planned: planned, removing: removed) } catch { logger.error("\(failure())", metadata: ["error": "\(error)"]) }
+            case .probe(let address): prober.probe(address)
+            case .signal(let kind, let member): PathSignal.send(kind, to: member, hub: hub.address, using: prober)
+            case .saveNode(let node):
+                enrolment.node = node
+                try? store.saveEnrolment(enrolment)
+            case .saveMap(let map):
+                do { try store.saveMap(team, map) } catch { logger.error("cannot save the team map", metadata: ["error": "\(error)"]) }
+            case .publishRos: publishRos()
+            case .mapApplied(let changed, let removed):
+                logger.info("team map applied", metadata: ["revision": "\(revision)", "members": "\(model.members.count)", "changed": "\(changed)", "removed": "\(removed)"])
+            case .pathChanged(let m, let path, let trial):
+                logger.info("path", metadata: ["member": "\(m.name)", "path": "\(path.rawValue)", "trial": "\(trial)"])
+            case .followedToRelay(let m):
+                logger.info("path", metadata: ["member": "\(m.name)", "path": "relay", "why": "the member lost its direct path to us"])
+            case .forgetSourceAddresses:
+                logger.info("local addresses changed", metadata: ["endpoints": "\(LocalEndpoints.candidates(port: listenPort))"])
+                forgetSourceAddresses()
+            case .reconnectCoordinator: reconnectCoordinator()
+            case .reportNow: reportNow()
+            case .trafficFlows: doorbell.disarm()
+            case .lookNow: sleeper?.cancel()
+            case .sleep(let until): nextLook = until
             }
         }
-        do { try store.saveMap(team, snapshot()) } catch { logger.error("cannot save the team map", metadata: ["error": "\(error)"]) }
+    }
 
-        do {
-            if modeChanged || hubChanged || u.full {
-                try reconcileAll()
-            } else {
-                let planned = changed.compactMap { k in members[k].flatMap { PeerPlan.member($0.member, path: $0.path) } }
-                try reconciler.update(planned: planned, removing: removed)
-            }
-        } catch {
-            logger.error("cannot apply the team map to \(interfaceName)", metadata: ["error": "\(error)"])
-        }
-        logger.info("team map applied", metadata: ["revision": "\(revision)", "members": "\(members.count)", "changed": "\(changed.count)", "removed": "\(removed.count)"])
-        publishRos()
-        sleeper?.cancel()  // new members start a trial: look at them soon
+    /// Takes the device to the whole plan; the model then keeps the endpoints WireGuard learns.
+    private func applyPlan(_ plan: PeerPlan) throws {
+        try reconciler.reconcile(to: plan)
+        _ = model.handle(.planApplied)
     }
 
     /// The ROS outputs follow the map: written after the device has the new peers, so a ROS
     /// process started from the files finds its peers reachable.
     private func publishRos() {
-        let everyone = (members.values.map(\.member) + [enrolment.node]).map { RosMember(name: $0.name, address: $0.address, role: $0.role) }
+        let everyone = model.everyone.map { RosMember(name: $0.name, address: $0.address, role: $0.role) }
         let context = RosContext(team: team, selfName: enrolment.node.name, selfAddress: enrolment.node.address, members: everyone,
                                  rosMaster: settings.rosMaster, rosDomainID: settings.rosDomainID, interfaceName: interfaceName,
                                  mtu: Int(TeamInterface.mtu), directory: store.rosDir(team), participantsPerHost: ros.participantsPerHost,
@@ -267,24 +269,6 @@ actor TeamSession {
         if !stopped {
             discoveryServer.follow(FastDDSDiscovery.runsServer(context)
                 ? DiscoveryServer.Want(address: enrolment.node.address, profile: context.path(FastDDSDiscovery.serverFileName)) : nil)
-        }
-    }
-
-    /// The map as a full update, for the cache.
-    private func snapshot() -> MapUpdate {
-        MapUpdate(revision: revision, full: true, team: settings, hub: hub,
-                  members: (members.values.map(\.member) + [enrolment.node]).sorted { $0.address < $1.address })
-    }
-
-    // MARK: the device
-
-    private func reconcileAll() throws {
-        try reconciler.reconcile(to: PeerPlan(hub: hub, prefix: settings.prefix, members: members.values.map { (member: $0.member, path: $0.path) }, policy: policy))
-        // Direct peers now hold their pinned endpoint; from here on WireGuard's learnt one is kept.
-        var i = members.startIndex
-        while i != members.endIndex {
-            _ = members.values[i].path.handle(.endpointApplied)
-            members.formIndex(after: &i)
         }
     }
 
@@ -301,7 +285,7 @@ actor TeamSession {
             // now" (the doorbell stays unarmed until the next look, so traffic cannot end it).
             let since = Self.now() - last
             let limit = min(policy.tick, wait)
-            if rang, !signalled, since < limit { await sleep(limit - since) }
+            if model.wokenByTraffic, since < limit { await sleep(limit - since) }
         }
     }
 
@@ -315,11 +299,7 @@ actor TeamSession {
     /// Reads the counters, advances every member's path, applies what changed; returns the
     /// seconds until the next look.
     func tick() -> Double {
-        let now = Self.now()
-        // The doorbell stood armed since the last look and did not ring: no packet crossed the
-        // interface, so whatever moved the counters was WireGuard's own keepalives and
-        // handshakes. That is no reason to look again in a tick (it would double every idle wake-up).
-        let watched = doorbell.isArmed && !rang
+        let armed = doorbell.isArmed
         // Armed before the counters are read, so no packet slips between the look and the sleep.
         if let why = doorbell.arm(ring: { [weak self] in Task { await self?.wake() } }) {
             logger.warning("no traffic doorbell; the start of traffic is noticed at the next idle look", metadata: ["error": "\(why)"])
@@ -328,52 +308,12 @@ actor TeamSession {
             logger.error("cannot read \(interfaceName)", metadata: ["error": "\(error)"])
             return policy.tick * 5
         }
-        let hubNow = reconciler.peers[hub.publicKey].map(Self.counters)
-        var active = rang || (!watched && hubCounters != nil && hubNow != nil && hubNow != hubCounters)
-        hubCounters = hubNow
-        rang = false
-        signalled = false
-        var changed = false
-        var news: [(PathSignalMessage.Kind, IPv4Address)] = []
-        var restart: [PublicKey] = []
-        var i = members.startIndex
-        while i != members.endIndex {
-            let (k, m) = (members.keys[i], members.values[i].member)
-            let effects = members.values[i].path.handle(.countersRead(reconciler.peers[k].map(Self.counters), candidates: m.endpointCandidates.count,
-                                                                       quiet: watched, now: now))
-            members.formIndex(after: &i)
-            for effect in effects {
-                switch effect {
-                case .active: active = active || !watched
-                case .probe: prober.probe(m.address)
-                case .restartPeer: restart.append(k)
-                case .pathChanged(_, let path, let signal):
-                    changed = true
-                    if let signal { news.append((signal, m.address)) }
-                    logger.info("path", metadata: ["member": "\(m.name)", "path": "\(path.rawValue)", "trial": "\(members[k]?.path.isTrial ?? false)"])
-                }
-            }
-        }
-        if changed || reconciler.peers[hub.publicKey] == nil {
-            // Re-created peers start their trial with a handshake of their own.
-            do { try reconciler.update(upserting: [], removing: restart); try reconcileAll() } catch { logger.error("cannot apply paths to \(interfaceName)", metadata: ["error": "\(error)"]) }
-        }
-        // Tell those members through the hub: one that lost us stops answering on the dead
-        // path; one we now reach directly looks at once instead of at its next idle look.
-        for (kind, a) in news { PathSignal.send(kind, to: a, hub: hub.address, using: prober) }
-        if localEndpointsChanged() {
-            // Our address changed (roaming): a packet to every member and the hub carries the new
-            // source address, so WireGuard on the other side learns it without the coordinator.
-            logger.info("local addresses changed", metadata: ["endpoints": "\(LocalEndpoints.candidates(port: listenPort))"])
-            forgetSourceAddresses()
-            reconnectCoordinator()
-            prober.probe(hub.address)
-            for m in members.values { prober.probe(m.member.address) }
-            active = true
-            Task { await self.report() }
-        }
-        if active { doorbell.disarm() }
-        return PathMachine.nextCheck(members.values.lazy.map(\.path), activeNow: active, now: now, policy: policy) - now
+        let now = Self.now()
+        nextLook = now + policy.idleTick
+        let reading = TeamModel.CounterReading(peers: reconciler.peers.mapValues(Self.counters), doorbellArmed: armed,
+                                               addressesChanged: localEndpointsChanged(), now: now)
+        perform(model.handle(.countersRead(reading)), failure: "cannot apply paths to \(interfaceName)")
+        return nextLook - now
     }
 
     static func counters(_ p: PeerState) -> PeerCounters {
@@ -382,16 +322,12 @@ actor TeamSession {
 
     /// The doorbell rang: traffic started; look now.
     private func wake() {
-        rang = true
-        sleeper?.cancel()
+        perform(model.handle(.doorbellRang), failure: "")
     }
 
-    /// Sets every peer's endpoint again, unchanged. WireGuard remembers the local address it
-    /// last sent from for each peer; after a roam that address is gone and sends fail until
-    /// WireGuard's own handshake retry (about 15 s). A fresh endpoint forgets it.
+    /// After a roam, WireGuard's remembered source addresses are gone: see `resetEndpoints`.
     private func forgetSourceAddresses() {
-        let updates = reconciler.peers.values.compactMap { p in p.endpoint.map { PeerUpdate(publicKey: p.publicKey, updateOnly: true, endpoint: $0) } }
-        do { try reconciler.device.apply(DeviceUpdate(peers: updates)) } catch {
+        do { try reconciler.resetEndpoints() } catch {
             logger.error("cannot refresh peer endpoints after an address change", metadata: ["error": "\(error)"])
         }
     }
@@ -416,10 +352,7 @@ actor TeamSession {
         }
         await withTaskCancellationHandler {
             for await s in signals {
-                switch s.kind {
-                case .relay: peerChoseRelay(s.member)
-                case .direct: peerChoseDirect(s.member)
-                }
+                pathSignal(s.kind, from: s.member)
             }
         } onCancel: {
             channel.close(promise: nil)
@@ -442,23 +375,9 @@ actor TeamSession {
         }
     }
 
-    /// Its handshake shows in the counters now or in a moment: look now, and soon again.
-    private func peerChoseDirect(_ address: IPv4Address) {
-        guard !stopped, let k = member(at: address) else { return }
-        _ = members[k]?.path.handle(.peerChoseDirect(now: Self.now()))
-        signalled = true
-        sleeper?.cancel()
-    }
-
-    private func peerChoseRelay(_ address: IPv4Address) {
-        guard !stopped, let k = member(at: address), let effects = members[k]?.path.handle(.peerChoseRelay(now: Self.now())), !effects.isEmpty else { return }
-        logger.info("path", metadata: ["member": "\(members[k]?.member.name ?? "")", "path": "relay", "why": "the member lost its direct path to us"])
-        do { try reconcileAll() } catch { logger.error("cannot apply paths to \(interfaceName)", metadata: ["error": "\(error)"]) }
-        sleeper?.cancel()
-    }
-
-    private func member(at address: IPv4Address) -> PublicKey? {
-        members.first { $0.value.member.address == address }?.key
+    private func pathSignal(_ kind: PathSignalMessage.Kind, from address: IPv4Address) {
+        guard !stopped else { return }
+        perform(model.handle(.pathSignal(kind, from: address, now: Self.now())), failure: "cannot apply paths to \(interfaceName)")
     }
 
     // MARK: reports
@@ -469,10 +388,23 @@ actor TeamSession {
 
     private func reportLoop() async {
         while !Task.isCancelled, !stopped {
+            reportDue = false
             await report()
+            if reportDue { continue }
             // Liveness for the coordinator; address changes are reported at once by the path check.
-            await quietSleep(seconds: coordinatorError == nil ? 120 : 10)
+            let s = Task { await quietSleep(seconds: coordinatorError == nil ? 120 : 10) }
+            reportSleeper = s
+            await s.value
         }
+    }
+
+    /// Reports now: wakes the report loop, or has it report again when one is in flight.
+    private func reportNow() {
+        guard !stopped else { return }
+        // As the report itself does: the next look must not take the same change for new.
+        reported = LocalEndpoints.candidates(port: listenPort)
+        reportDue = true
+        reportSleeper?.cancel()
     }
 
     private func report() async {
@@ -501,7 +433,7 @@ actor TeamSession {
         func recent(_ ms: Int64?) -> Bool { ms.map { nowMs - $0 < 180_000 } ?? false }
         let hubStatus = peerStatus(hub.publicKey)
         let now = Self.now()
-        let rows = members.values.sorted { $0.member.address < $1.member.address }.map { e -> MemberStatus in
+        let rows = model.members.values.sorted { $0.member.address < $1.member.address }.map { e -> MemberStatus in
             let m = e.member
             let ps = peerStatus(m.publicKey)
             let path = e.path.path
@@ -527,8 +459,3 @@ actor TeamSession {
     }
 }
 
-/// A member of the team and the path to it: kept together so neither exists without the other.
-struct MemberPath: Sendable {
-    var member: Member
-    var path: PathMachine
-}
