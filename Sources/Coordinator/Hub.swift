@@ -197,17 +197,15 @@ public final class Hub: Service, Sendable {
                 m!.addresses.insert(a)
             }
 
-            var peers: [PeerConfiguration] = []
+            var peers: [PlannedPeer] = []
             peers.reserveCapacity(teams.reduce(0) { $0 + $1.members.count })
-            let known = m!.reconciler.peers
             for t in teams {
                 for member in t.members {
-                    peers.append(PeerConfiguration(publicKey: member.publicKey, endpoint: known[member.publicKey] == nil ? member.endpoint : nil,
-                                                   allowedIPs: [.host(member.address)]))
+                    peers.append(PeerPlan.hubMember(publicKey: member.publicKey, address: member.address, endpoint: member.endpoint))
                 }
             }
-            let update = try m!.reconciler.reconcile(to: DeviceConfiguration(
-                interface: InterfaceConfiguration(privateKey: registry.identity.privateKey, listenPort: listenPort), peers: peers))
+            let update = try m!.reconciler.reconcile(to: PeerPlan(peers: peers),
+                                                     interface: InterfaceConfiguration(privateKey: registry.identity.privateKey, listenPort: listenPort))
             if !update.peers.isEmpty {
                 let removed = update.peers.filter(\.remove).count
                 let added = update.peers.filter { !$0.remove && !$0.updateOnly }.count

@@ -62,6 +62,13 @@ public struct Reconciler: Sendable {
         return u
     }
 
+    /// Sets every peer's endpoint again, unchanged. WireGuard remembers the local address it
+    /// last sent from for each peer; after a roam that address is gone and sends fail until
+    /// WireGuard's own handshake retry (about 15 s). A fresh endpoint forgets it.
+    public mutating func resetEndpoints() throws {
+        try write(DeviceUpdate(peers: peers.values.compactMap { p in p.endpoint.map { PeerUpdate(publicKey: p.publicKey, updateOnly: true, endpoint: $0) } }))
+    }
+
     private mutating func write(_ u: DeviceUpdate) throws {
         guard !u.isEmpty else { return }
         do {

@@ -3,46 +3,46 @@ import Testing
 import TestSupport
 
 /// One member's WireGuard peer as the agent sees it: counters that only go up (until the peer
-/// is re-created), a fake clock, and the path state the agent keeps for it.
+/// is re-created), a fake clock, and the path machine the agent keeps for it.
 private struct Link {
-    var state: PathState
-    var mode: PathMode
+    var machine: PathMachine
     var candidates: Int
-    let policy: PathPolicy
+    var policy: PathPolicy { machine.policy }
     var rx: UInt64 = 1_000
     var tx: UInt64 = 1_000
     /// Latest completed handshake, ns (0: none).
     var handshake: Int64 = 0
     var now: Double
 
-    init(_ mode: PathMode = .auto, candidates: Int = 2, at now: Double = 0, policy: PathPolicy = .standard) {
-        state = PathState(mode: mode, now: now, policy: policy)
-        self.mode = mode
+    init(_ mode: PathMode = .auto, candidates: Int = 2, at now: Double = 0, policy: PathPolicy = .standard, adopted: Bool = false) {
+        machine = PathMachine(mode: mode, policy: policy, now: now, adopted: adopted)
         self.candidates = candidates
-        self.policy = policy
         self.now = now
     }
 
     /// Moves the clock to `t`, adds to the counters, and reads them. What arrives completes a
     /// handshake unless `oneWay` (the member's initiations, whose answers are lost).
     @discardableResult
-    mutating func read(at t: Double, rx dr: UInt64 = 0, tx dt: UInt64 = 0, oneWay: Bool = false, quiet: Bool = false) -> PathState.Action {
+    mutating func read(at t: Double, rx dr: UInt64 = 0, tx dt: UInt64 = 0, oneWay: Bool = false, quiet: Bool = false) -> Effects {
         now = t
         rx += dr
         tx += dt
         if dr > 0, !oneWay { handshake = Int64(t * 1e9) + 1_700_000_000_000_000_000 }
-        let action = state.step(PeerCounters(rx: rx, tx: tx, handshake: handshake), candidates: candidates, mode: mode, now: t, policy: policy, quiet: quiet)
+        let effects = Effects(machine.handle(.countersRead(PeerCounters(rx: rx, tx: tx, handshake: handshake), candidates: candidates, quiet: quiet, now: t)))
         // The agent re-creates the peer: its counters and handshake start again.
-        if action.restart { resetCounters() }
-        return action
+        if effects.restart { resetCounters() }
+        return effects
     }
 
     /// The peer is not on the device at `t`.
     @discardableResult
-    mutating func readMissing(at t: Double) -> PathState.Action {
+    mutating func readMissing(at t: Double) -> Effects {
         now = t
-        return state.step(nil, candidates: candidates, mode: mode, now: t, policy: policy)
+        return Effects(machine.handle(.countersRead(nil, candidates: candidates, quiet: false, now: t)))
     }
+
+    @discardableResult
+    mutating func handle(_ e: PathEvent) -> Effects { Effects(machine.handle(e)) }
 
     /// The peer was re-created: its counters start again from `rx`/`tx`.
     mutating func resetCounters(rx: UInt64 = 0, tx: UInt64 = 0) {
@@ -51,14 +51,35 @@ private struct Link {
         handshake = 0
     }
 
-    var deadline: Double { state.deadline(now: now, policy: policy) }
+    var phase: PathMachine.Phase { machine.phase }
+    var deadline: Double { machine.deadline(now: now) }
+
+    /// The member's endpoint candidates, told apart by port.
+    var endpoints: [Endpoint] { (0..<candidates).map { Endpoint(host: .ipv4(IPv4Address("192.0.2.7")!), port: UInt16(51_000 + $0)) } }
+    /// Which candidate the peer is given (nil: none), and whether it is set over what WireGuard learnt.
+    var candidate: Int? {
+        switch machine.endpointIntent(endpoints) {
+        case .set(let e), .keepLearnt(initial: let e?): Int(e.port) - 51_000
+        case .keepLearnt(initial: nil): nil
+        }
+    }
+    var pinned: Bool {
+        if case .set = machine.endpointIntent(endpoints) { return true }
+        return false
+    }
+    /// The endpoint intent with `n` candidates (to see the candidate index beyond `candidates`).
+    func candidate(of n: Int) -> Int? {
+        var l = self
+        l.candidates = n
+        return l.candidate
+    }
 
     /// An auto link made direct: baseline at `t`, an answer on the trial a tick later.
     static func direct(at t: Double = 0, candidates: Int = 2, policy: PathPolicy = .standard) -> Link {
         var l = Link(.auto, candidates: candidates, at: t, policy: policy)
         l.read(at: t)
         l.read(at: t + policy.tick, rx: 148, tx: 148)
-        precondition(l.state.phase == .direct)
+        precondition(l.phase == .direct)
         return l
     }
 
@@ -66,13 +87,13 @@ private struct Link {
     /// Returns the time it failed.
     @discardableResult
     mutating func failDirect() -> Double {
-        precondition(state.phase == .direct)
+        precondition(phase == .direct)
         var t = now
         repeat {
             t += policy.tick
             read(at: t, tx: 500)
-        } while state.phase == .direct && t < now + 100
-        precondition(state.phase != .direct)
+        } while phase == .direct && t < now + 100
+        precondition(phase != .direct)
         return t
     }
 
@@ -80,26 +101,86 @@ private struct Link {
     /// started and the time it failed.
     @discardableResult
     mutating func failTrial() -> (start: Double, end: Double) {
-        guard case .relay(let retryAt) = state.phase else { preconditionFailure("not relay: \(state.phase)") }
+        guard case .relay(let retryAt) = phase else { preconditionFailure("not relay: \(phase)") }
         read(at: retryAt)
-        guard case .trial(let until) = state.phase else { preconditionFailure("no trial: \(state.phase)") }
+        guard case .trial(let until) = phase else { preconditionFailure("no trial: \(phase)") }
         let start = now
         var t = now
         while t < until {
             t = min(t + policy.tick, until)
             read(at: t, tx: 32)
         }
-        precondition(state.phase != .direct && !state.isTrial)
+        precondition(phase != .direct && !machine.isTrial)
         return (start, t)
     }
 
     var retryAt: Double? {
-        if case .relay(let r) = state.phase { return r }
+        if case .relay(let r) = phase { return r }
         return nil
+    }
+
+    /// The wait the next failure starts (the backoff in force): fails the path on a copy (a
+    /// trial first when direct is not up) and measures.
+    var nextWait: Double {
+        var l = self
+        if l.phase == .direct {
+            let failed = l.failDirect()
+            return l.retryAt! - failed
+        }
+        if case .relay = l.phase { l.read(at: l.retryAt!) }
+        guard case .trial(let until) = l.phase else { preconditionFailure("no trial: \(l.phase)") }
+        l.read(at: until)
+        return l.retryAt! - until
+    }
+}
+
+/// What one event asked of the agent.
+private struct Effects: Equatable {
+    var active = false
+    var probe = false
+    var restart = false
+    var changed = false
+    var signal: PathSignalMessage.Kind?
+
+    init(active: Bool = false, probe: Bool = false, restart: Bool = false, changed: Bool = false, signal: PathSignalMessage.Kind? = nil) {
+        self.active = active
+        self.probe = probe
+        self.restart = restart
+        self.changed = changed
+        self.signal = signal
+    }
+
+    init(_ effects: [PathEffect]) {
+        for e in effects {
+            switch e {
+            case .active: active = true
+            case .probe: probe = true
+            case .restartPeer: restart = true
+            case .pathChanged(_, _, let s):
+                changed = true
+                signal = s
+            }
+        }
     }
 }
 
 private let standard = PathPolicy.standard
+
+/// A machine relayed until `retryAt` (its first trial ran out unanswered).
+private func relayed(retryAt r: Double, policy: PathPolicy = .standard) -> PathMachine {
+    var l = Link(.auto, at: r - policy.firstRetry - policy.trialWindow, policy: policy)
+    l.read(at: l.now)
+    l.read(at: r - policy.firstRetry)
+    precondition(l.phase == .relay(retryAt: r))
+    return l.machine
+}
+
+/// A direct machine whose traffic went unanswered since `t`: probing.
+private func probing(since t: Double, policy: PathPolicy = .standard) -> PathMachine {
+    var l = Link.direct(at: t - 2 * policy.tick, policy: policy)
+    precondition(l.read(at: t, tx: 500).probe)
+    return l.machine
+}
 
 @Suite("Path selection")
 struct PathSelectionTests {
@@ -127,60 +208,61 @@ struct PathSelectionTests {
 
     @Test("auto starts with a trial: relay carries traffic while direct is tried")
     func initialAuto() {
-        let s = PathState(mode: .auto, now: 100)
-        #expect(s.phase == .trial(until: 103))
-        #expect(s.isTrial)
-        #expect(s.path == .relay)
-        #expect(s.pinEndpoint)
-        #expect(s.candidate == 0)
-        #expect(s.backoff == standard.firstRetry)
-        #expect(s.counters == nil)
-        #expect(s.lastAlive == nil)
-        #expect(s.unansweredSince == nil)
+        let l = Link(.auto, at: 100)
+        #expect(l.phase == .trial(until: 103))
+        #expect(l.machine.isTrial)
+        #expect(l.machine.path == .relay)
+        #expect(l.pinned)
+        #expect(l.candidate == 0)
+        #expect(l.nextWait == standard.firstRetry)
+        #expect(l.machine.lastAlive == nil)
+        #expect(l.deadline == 101, "a trial is looked at every tick")
     }
 
     @Test("forced direct starts direct with the first candidate pinned")
     func initialDirect() {
-        let s = PathState(mode: .direct, now: 100)
-        #expect(s.phase == .direct)
-        #expect(!s.isTrial)
-        #expect(s.path == .direct)
-        #expect(s.pinEndpoint)
-        #expect(s.candidate == 0)
+        let l = Link(.direct, at: 100)
+        #expect(l.phase == .direct)
+        #expect(!l.machine.isTrial)
+        #expect(l.machine.path == .direct)
+        #expect(l.pinned)
+        #expect(l.candidate == 0)
+        #expect(l.machine.endpointIntent([]) == .keepLearnt(initial: nil), "no candidate: nothing to set")
     }
 
     @Test("forced relay starts relay and never retries")
     func initialRelay() {
-        let s = PathState(mode: .relay, now: 100)
-        #expect(s.phase == .relay(retryAt: .infinity))
-        #expect(s.path == .relay)
-        #expect(!s.isTrial)
-        #expect(!s.pinEndpoint)
+        let l = Link(.relay, at: 100)
+        #expect(l.phase == .forcedRelay)
+        #expect(l.machine.path == .relay)
+        #expect(!l.machine.isTrial)
+        #expect(!l.pinned)
+        #expect(l.deadline == .infinity)
     }
 
     @Test("a direct path adopted from the device (agent restart) is direct at once, on the endpoint WireGuard has")
     func adoptedDirect() {
         for mode in [PathMode.auto, .direct] {
-            let s = PathState.adoptedDirect(mode: mode, now: 100)
-            #expect(s.phase == .direct)
-            #expect(s.path == .direct)
-            #expect(!s.pinEndpoint, "a learnt endpoint (NAT, roaming) must not be overwritten by the first candidate")
-            #expect(s.backoff == standard.firstRetry)
+            let l = Link(mode, at: 100, adopted: true)
+            #expect(l.phase == .direct)
+            #expect(l.machine.path == .direct)
+            #expect(!l.pinned, "a learnt endpoint (NAT, roaming) must not be overwritten by the first candidate")
+            #expect(l.candidate == 0, "the first candidate only if WireGuard has none")
+            if mode == .auto { #expect(l.nextWait == standard.firstRetry) }
         }
         // Forced relay stays relay whatever the device holds.
-        #expect(PathState.adoptedDirect(mode: .relay, now: 100) == PathState(mode: .relay, now: 100))
+        #expect(PathMachine(mode: .relay, policy: standard, now: 100, adopted: true) == PathMachine(mode: .relay, policy: standard, now: 100))
     }
 
     @Test("an adopted direct path that died meanwhile fails over to relay like any direct path")
     func adoptedDirectFails() {
-        var l = Link(.auto, candidates: 2, at: 0)
-        l.state = .adoptedDirect(mode: .auto, now: 0)
+        var l = Link(.auto, candidates: 2, at: 0, adopted: true)
         l.read(at: 0)
         l.read(at: 1, tx: 500)
         l.read(at: 2, tx: 500)
         let a = l.read(at: 3, tx: 500)
         #expect(a.changed)
-        #expect(l.state.phase == .relay(retryAt: 3 + standard.firstRetry))
+        #expect(l.phase == .relay(retryAt: 3 + standard.firstRetry))
     }
 
     @Test("the policy given to init sets the trial window and the first backoff")
@@ -188,9 +270,9 @@ struct PathSelectionTests {
         var p = PathPolicy()
         p.trialWindow = 7
         p.firstRetry = 0.5
-        let s = PathState(mode: .auto, now: 10, policy: p)
-        #expect(s.phase == .trial(until: 17))
-        #expect(s.backoff == 0.5)
+        let l = Link(.auto, at: 10, policy: p)
+        #expect(l.phase == .trial(until: 17))
+        #expect(l.nextWait == 0.5)
     }
 
     // MARK: the first reading is a baseline
@@ -199,38 +281,39 @@ struct PathSelectionTests {
     func firstReadingBaseline(mode: PathMode) {
         var l = Link(mode, at: 0)
         l.resetCounters(rx: 9_000_000, tx: 7_000_000)
-        let before = l.state.phase
+        let before = l.phase
         let a = l.read(at: 0.5)
-        #expect(a == PathState.Action(), "big counters of an adopted device say nothing about now")
-        #expect(l.state.phase == before)
-        #expect(l.state.counters == PeerCounters(rx: 9_000_000, tx: 7_000_000))
-        #expect(l.state.unansweredSince == nil)
+        #expect(a == Effects(), "big counters of an adopted device say nothing about now")
+        #expect(l.phase == before)
         // Unchanged counters afterwards: still nothing.
-        #expect(l.read(at: 1.5) == PathState.Action())
-        #expect(l.state.phase == before)
+        #expect(l.read(at: 1.5) == Effects())
+        #expect(l.phase == before)
+        // Growth is judged against the baseline, not against zero.
+        if mode != .relay { #expect(l.read(at: 2, tx: 10).probe == (mode == .direct)) }
     }
 
     @Test("a forced-direct first reading starts the liveness clock")
     func forcedDirectBaseline() {
         var l = Link(.direct, at: 0)
         l.read(at: 1)
-        #expect(l.state.lastAlive == 1)
-        #expect(l.state.txAtAlive == l.tx)
+        #expect(l.machine.lastAlive == 1)
+        // What was sent before the baseline is not judged.
+        #expect(l.read(at: 2) == Effects())
+        #expect(l.deadline == 2 + standard.idleTick)
     }
 
     @Test("a missing peer gives no action, and the reading after it is a baseline again")
     func missingPeer() {
         var l = Link.direct()
         let a = l.readMissing(at: 2)
-        #expect(a == PathState.Action())
-        #expect(l.state.counters == nil)
-        #expect(l.state.phase == .direct)
+        #expect(a == Effects())
+        #expect(l.phase == .direct)
         // The peer is back with the same (higher) counters: growth across the gap is not judged.
         l.rx += 10_000
         l.tx += 10_000
         let b = l.read(at: 3)
         #expect(!b.active && !b.probe && !b.changed)
-        #expect(l.state.unansweredSince == nil)
+        #expect(l.deadline == 3 + standard.idleTick, "no alarm")
     }
 
     // MARK: a one-way path never counts as direct
@@ -241,7 +324,7 @@ struct PathSelectionTests {
         l.read(at: 0)
         // Its initiations arrive (148 B each); our answers are lost, so no handshake completes.
         for t in stride(from: 1.0, through: 3.0, by: 1) { l.read(at: t, rx: 148, tx: 92, oneWay: true) }
-        #expect(l.state.path == .relay)
+        #expect(l.machine.path == .relay)
         #expect(l.retryAt == 5)
         l.read(at: 4, rx: 148, oneWay: true)
         #expect(l.retryAt == 5, "still waiting on the hub")
@@ -249,12 +332,12 @@ struct PathSelectionTests {
         var t = 5.0
         while t < 120 {
             l.read(at: t, rx: 148, tx: 148, oneWay: true)
-            #expect(l.state.path == .relay, "at \(t)")
+            #expect(l.machine.path == .relay, "at \(t)")
             t += 1
         }
         // Once a handshake completes, the path is direct.
         l.read(at: t, rx: 92)
-        #expect(l.state.path == .direct)
+        #expect(l.machine.path == .direct)
     }
 
     @Test("a retry re-creates the peer, so the trial starts with a handshake of its own")
@@ -264,41 +347,37 @@ struct PathSelectionTests {
         let r = l.retryAt!
         #expect(r == failed + 2)
         let a = l.read(at: r)
-        #expect(a.restart && a.changed && l.state.isTrial && l.state.pinEndpoint)
-        #expect(l.state.counters == PeerCounters(rx: 0, tx: 0), "the re-created peer counts from zero")
+        #expect(a.restart && a.changed && l.machine.isTrial && l.pinned)
+        // The re-created peer counts from zero (the Link resets its counters on restart).
         // Its first answer already shows (the trial's handshake completed before the next look).
         let b = l.read(at: r + 0.4, rx: 92, tx: 148)
         #expect(b.changed && !b.restart)
-        #expect(l.state.phase == .direct)
+        #expect(l.phase == .direct)
         // Only a retry from relay restarts: a failed trial does not.
         var m = Link(.auto, at: 0)
         m.read(at: 0)
         let c = m.read(at: 3)
         #expect(!c.restart)
-        #expect(m.state.path == .relay)
+        #expect(m.machine.path == .relay)
     }
 
     @Test("after a failure, traffic on the old session is not a way back: a new handshake is")
     func staleSessionIsNotDirect() {
         var l = Link.direct()
-        let before = l.handshake
         l.failDirect()
-        #expect(l.state.handshakeMark == before)
         // The member still sends to us directly on the session it has (it may not know yet).
         l.read(at: l.now + 0.5, rx: 5_000, oneWay: true)
-        #expect(l.state.path == .relay)
+        #expect(l.machine.path == .relay)
         // The same after the member says it moved to the hub.
         var m = Link.direct()
         m.read(at: 5, rx: 92)
-        let mark = m.handshake
-        let switched = m.state.peerChoseRelay(mode: .auto, now: 5.5)
-        #expect(switched)
-        #expect(m.state.handshakeMark == mark)
+        let switched = m.handle(.peerChoseRelay(now: 5.5))
+        #expect(switched == Effects(changed: true), "no news to send: the member told us")
         m.read(at: 5.6)
         m.read(at: 6, rx: 2_000, oneWay: true)
-        #expect(m.state.path == .relay)
+        #expect(m.machine.path == .relay)
         m.read(at: 6.5, rx: 92)
-        #expect(m.state.path == .direct, "a handshake completed after the failure")
+        #expect(m.machine.path == .direct, "a handshake completed after the failure")
     }
 
     @Test("a member's 'direct' signal: look every 0.1 s for its handshake, for a tick at most")
@@ -307,28 +386,29 @@ struct PathSelectionTests {
         l.read(at: 0)
         // Its initiation arrived (no handshake complete yet); the signal overtakes its confirmation.
         l.read(at: 0.5, rx: 148, oneWay: true)
-        #expect(l.state.isTrial)
-        l.state.peerChoseDirect(now: 0.6)
+        #expect(l.machine.isTrial)
+        l.handle(.peerChoseDirect(now: 0.6))
         #expect(abs(l.deadline - 0.6) < 1e-9, "deadline is relative to the last read at 0.5")
         l.read(at: 0.6)
         #expect(abs(l.deadline - 0.7) < 1e-9)
         // The confirmation arrives: direct, and back to the idle cadence.
         l.read(at: 0.7, rx: 32)
-        #expect(l.state.phase == .direct)
-        #expect(l.state.peerDirectUntil == nil)
+        #expect(l.phase == .direct)
         #expect(l.deadline == 0.7 + standard.idleTick)
         // Without the handshake, the hint runs out after a tick.
         var m = Link(.auto, at: 0)
         m.read(at: 0)
-        m.state.peerChoseDirect(now: 0.2)
+        m.handle(.peerChoseDirect(now: 0.2))
         m.read(at: 0.3)
         #expect(abs(m.deadline - 0.4) < 1e-9)
         m.read(at: 1.3)
         #expect(m.deadline == 1.3 + standard.tick)
         // Already direct: nothing to do.
         var d = Link.direct()
-        d.state.peerChoseDirect(now: 5)
-        #expect(d.state.peerDirectUntil == nil)
+        d.handle(.peerChoseDirect(now: 5))
+        #expect(d.deadline == d.now + standard.idleTick)
+        d.read(at: 5.05)
+        #expect(d.deadline == 5.05 + standard.idleTick)
     }
 
     // MARK: anything received directly makes the path direct
@@ -339,13 +419,15 @@ struct PathSelectionTests {
         l.read(at: 0)
         let a = l.read(at: 1, rx: 92, tx: 148)
         #expect(a.changed && a.active && !a.probe)
-        #expect(l.state.phase == .direct)
-        #expect(l.state.path == .direct)
-        #expect(!l.state.pinEndpoint, "the endpoint WireGuard learned is kept")
-        #expect(l.state.backoff == standard.firstRetry)
-        #expect(l.state.lastAlive == 1)
-        #expect(l.state.txAtAlive == l.tx)
-        #expect(l.state.candidate == 0)
+        #expect(l.phase == .direct)
+        #expect(l.machine.path == .direct)
+        #expect(!l.pinned, "the endpoint WireGuard learned is kept")
+        #expect(a.signal == .direct)
+        #expect(l.nextWait == standard.firstRetry)
+        #expect(l.machine.lastAlive == 1)
+        #expect(l.candidate == 0)
+        // What was sent until the answer is answered.
+        #expect(l.read(at: 2) == Effects())
     }
 
     @Test("sending during a trial is not an answer")
@@ -355,7 +437,7 @@ struct PathSelectionTests {
         let a = l.read(at: 1, tx: 148)
         // A handshake initiation is WireGuard's own retry, not traffic: no reason to tick faster.
         #expect(!a.active && !a.changed && !a.probe)
-        #expect(l.state.isTrial)
+        #expect(l.machine.isTrial)
     }
 
     @Test("anything received while relayed makes the path direct at once, whatever the backoff")
@@ -363,16 +445,17 @@ struct PathSelectionTests {
         var l = Link.direct()
         l.failDirect()
         for _ in 0..<3 { l.failTrial() }
-        #expect(l.state.backoff == 30)
+        #expect(l.nextWait == 30)
         let r = try #require(l.retryAt)
         #expect(r - l.now == 16)
         let a = l.read(at: l.now + 0.5, rx: 32)
         #expect(a.changed && a.active && !a.probe)
-        #expect(l.state.phase == .direct)
-        #expect(l.state.backoff == standard.firstRetry)
-        #expect(!l.state.pinEndpoint)
-        #expect(l.state.lastAlive == l.now)
-        #expect(l.state.unansweredSince == nil)
+        #expect(a.signal == .direct)
+        #expect(l.phase == .direct)
+        #expect(l.nextWait == standard.firstRetry)
+        #expect(!l.pinned)
+        #expect(l.machine.lastAlive == l.now)
+        #expect(l.deadline == l.now + standard.idleTick, "no alarm")
     }
 
     @Test("received traffic keeps a direct path direct without probes")
@@ -380,11 +463,11 @@ struct PathSelectionTests {
         var l = Link.direct()
         for i in 1...100 {
             let a = l.read(at: 1 + Double(i), rx: 1_000, tx: 1_000)
-            #expect(a == PathState.Action(probe: false, changed: false, active: true))
+            #expect(a == Effects(active: true))
         }
-        #expect(l.state.phase == .direct)
-        #expect(l.state.lastAlive == 101)
-        #expect(l.state.unansweredSince == nil)
+        #expect(l.phase == .direct)
+        #expect(l.machine.lastAlive == 101)
+        #expect(l.deadline == 101 + standard.idleTick, "no alarm")
     }
 
     @Test("a one-way stream from the member keeps the path direct")
@@ -394,7 +477,7 @@ struct PathSelectionTests {
             let a = l.read(at: 1 + Double(i), rx: 1_000)
             #expect(!a.probe && !a.changed && a.active)
         }
-        #expect(l.state.phase == .direct)
+        #expect(l.phase == .direct)
     }
 
     // MARK: a direct path fails
@@ -404,20 +487,19 @@ struct PathSelectionTests {
         var l = Link.direct(candidates: 3)  // direct at t = 1
         var a = l.read(at: 2, tx: 500)
         #expect(a.probe && a.active && !a.changed)
-        #expect(l.state.unansweredSince == 2)
         #expect(l.deadline == 3, "probing: look again in a tick")
         a = l.read(at: 3, tx: 500)
         #expect(a.probe && !a.changed)
-        #expect(l.state.unansweredSince == 2)
-        #expect(l.state.phase == .direct)
+        #expect(l.deadline == 4)
+        #expect(l.phase == .direct)
         a = l.read(at: 4, tx: 500)
         #expect(a.changed && !a.probe)
-        #expect(l.state.phase == .relay(retryAt: 4 + standard.firstRetry))
-        #expect(l.state.path == .relay)
-        #expect(l.state.backoff == 2 * standard.firstRetry)
-        #expect(l.state.candidate == 1, "the next trial tries the next candidate")
-        #expect(!l.state.pinEndpoint)
-        #expect(l.state.unansweredSince == nil)
+        #expect(a.signal == .relay, "the member hears it through the hub")
+        #expect(l.phase == .relay(retryAt: 4 + standard.firstRetry))
+        #expect(l.machine.path == .relay)
+        #expect(l.nextWait == 2 * standard.firstRetry)
+        #expect(l.candidate == 1, "the next trial tries the next candidate")
+        #expect(!l.pinned)
     }
 
     @Test("probes keep going until failAfter has passed, however often the agent looks")
@@ -425,7 +507,7 @@ struct PathSelectionTests {
         var l = Link.direct()
         var t = 1.0
         var probes = 0
-        while l.state.phase == .direct {
+        while l.phase == .direct {
             t += 0.25
             let a = l.read(at: t, tx: 100)
             if a.probe { probes += 1 }
@@ -442,14 +524,13 @@ struct PathSelectionTests {
         #expect(l.read(at: 3, tx: 500).probe)
         let a = l.read(at: 3.9, rx: 88)  // the ICMP answer
         #expect(!a.probe && !a.changed)
-        #expect(l.state.unansweredSince == nil)
-        #expect(l.state.phase == .direct)
+        #expect(l.deadline == 3.9 + standard.idleTick, "the alarm is off")
+        #expect(l.phase == .direct)
         // New silence: the clock starts again, no failure at 4 (only 2 s after the first alarm).
         #expect(l.read(at: 4, tx: 500).probe)
-        #expect(l.state.unansweredSince == 4)
         #expect(l.read(at: 5, tx: 500).probe)
         #expect(l.read(at: 6, tx: 500).changed)
-        #expect(l.state.path == .relay)
+        #expect(l.machine.path == .relay)
     }
 
     @Test("silence with nothing sent is not a failure")
@@ -462,10 +543,10 @@ struct PathSelectionTests {
         // But a link where nothing at all was sent since the last answer never probes.
         var m = Link.direct()
         for i in 2...200 {
-            #expect(m.read(at: Double(i)) == PathState.Action())
+            #expect(m.read(at: Double(i)) == Effects())
         }
-        #expect(m.state.phase == .direct)
-        #expect(m.state.unansweredSince == nil)
+        #expect(m.phase == .direct)
+        #expect(m.deadline == 200 + standard.idleTick)
     }
 
     @Test("received and sent in the same interval counts as answered")
@@ -475,7 +556,8 @@ struct PathSelectionTests {
             let a = l.read(at: Double(i), rx: 10, tx: 10_000)
             #expect(!a.probe && !a.changed)
         }
-        #expect(l.state.txAtAlive == l.tx)
+        // Everything sent so far was answered: silence now is not judged.
+        #expect(l.read(at: 51) == Effects())
     }
 
     // MARK: relay, trials and backoff
@@ -492,9 +574,9 @@ struct PathSelectionTests {
         #expect(l.retryAt == r)
         let a = l.read(at: r)
         #expect(a.changed && !a.probe)
-        #expect(l.state.phase == .trial(until: r + standard.trialWindow))
-        #expect(l.state.pinEndpoint)
-        #expect(l.state.path == .relay)
+        #expect(l.phase == .trial(until: r + standard.trialWindow))
+        #expect(l.pinned)
+        #expect(l.machine.path == .relay)
         #expect(l.deadline == r + standard.tick)
     }
 
@@ -504,9 +586,9 @@ struct PathSelectionTests {
         l.failDirect()
         let (start, end) = l.failTrial()
         #expect(end == start + standard.trialWindow)
-        #expect(l.state.phase == .relay(retryAt: end + 4))
-        #expect(l.state.backoff == 8)
-        #expect(!l.state.pinEndpoint)
+        #expect(l.phase == .relay(retryAt: end + 4))
+        #expect(l.nextWait == 8)
+        #expect(!l.pinned)
     }
 
     @Test("a trial ends exactly at its window, late looks end it too")
@@ -514,15 +596,15 @@ struct PathSelectionTests {
         var l = Link(.auto, at: 0)
         l.read(at: 0)
         l.read(at: 2.999)
-        #expect(l.state.isTrial)
+        #expect(l.machine.isTrial)
         l.read(at: 3)
-        #expect(l.state.phase == .relay(retryAt: 3 + standard.firstRetry))
+        #expect(l.phase == .relay(retryAt: 3 + standard.firstRetry))
         // A look long after the window (the agent was busy): the trial ends then.
         var m = Link(.auto, at: 0)
         m.read(at: 0)
         let a = m.read(at: 40)
         #expect(a.changed)
-        #expect(m.state.phase == .relay(retryAt: 42))
+        #expect(m.phase == .relay(retryAt: 42))
     }
 
     @Test("retry waits double from firstRetry up to maxRetry")
@@ -536,7 +618,7 @@ struct PathSelectionTests {
             lastEnd = end
         }
         #expect(waits == [2, 4, 8, 16, 30, 30, 30, 30])
-        #expect(l.state.backoff == standard.maxRetry)
+        #expect(l.nextWait == standard.maxRetry)
     }
 
     @Test("the backoff sequence follows the policy", arguments: [(0.5, 3.0), (1.0, 1.0), (3.0, 20.0)])
@@ -558,14 +640,14 @@ struct PathSelectionTests {
     @Test("candidates rotate across trials", arguments: [1, 2, 3, 5])
     func candidatesRotate(count: Int) {
         var l = Link.direct(candidates: count)
-        #expect(l.state.candidate == 0)
+        #expect(l.candidate == 0)
         l.failDirect()
         var used: [Int] = []
         for _ in 0..<(2 * count) {
-            guard case .relay(let r) = l.state.phase else { Issue.record("not relay"); return }
+            guard case .relay(let r) = l.phase else { Issue.record("not relay"); return }
             l.read(at: r)
-            #expect(l.state.isTrial && l.state.pinEndpoint)
-            used.append(l.state.candidate % count)
+            #expect(l.machine.isTrial && l.pinned)
+            used.append(l.candidate!)
             l.read(at: l.now + standard.trialWindow, tx: 32)
         }
         // The failed direct path moved on from candidate 0; then each trial takes the next one.
@@ -580,10 +662,10 @@ struct PathSelectionTests {
         l.failTrial()  // candidate 1 tried, now 2
         let r = try #require(l.retryAt)
         l.read(at: r)
-        #expect(l.state.candidate == 2)
+        #expect(l.candidate == 2)
         l.read(at: r + 1, rx: 92)
-        #expect(l.state.phase == .direct)
-        #expect(l.state.candidate == 2)
+        #expect(l.phase == .direct)
+        #expect(l.candidate == 2)
     }
 
     @Test("no trial without a candidate, and no busy wake-ups while waiting for one")
@@ -595,11 +677,11 @@ struct PathSelectionTests {
         var t = l.now
         var wakeups = 0
         while t < 600 {
-            let next = nextPathCheck(states: [l.state], activeNow: false, now: t)
-            #expect(next - t > 0.05, "no candidate: nothing to retry, no reason to look again at once (\(l.state.phase) at \(t))")
+            let next = PathMachine.nextCheck([l.machine], activeNow: false, now: t, policy: standard)
+            #expect(next - t > 0.05, "no candidate: nothing to retry, no reason to look again at once (\(l.phase) at \(t))")
             let a = l.read(at: next)
             #expect(!a.changed)
-            #expect(!l.state.isTrial && l.state.path == .relay)
+            #expect(!l.machine.isTrial && l.machine.path == .relay)
             #expect(l.deadline > next)
             wakeups += 1
             t = next
@@ -608,13 +690,13 @@ struct PathSelectionTests {
         #expect(wakeups <= 5 + 2 * Int(600 / standard.maxRetry))
         // A candidate appears: the trial follows soon, with the first candidate.
         l.candidates = 1
-        l.state.candidatesChanged(now: 601)
+        l.handle(.candidatesChanged(now: 601))
         let r2 = try #require(l.retryAt)
         #expect(r2 <= 601 + standard.firstRetry)
-        #expect(l.state.backoff == standard.firstRetry)
+        #expect(l.nextWait == standard.firstRetry)
         l.read(at: r2)
-        #expect(l.state.isTrial)
-        #expect(l.state.candidate == 0)
+        #expect(l.machine.isTrial)
+        #expect(l.candidate == 0)
     }
 
     @Test("a direct path that works again after failures starts over with the first backoff")
@@ -625,8 +707,8 @@ struct PathSelectionTests {
         let r = try #require(l.retryAt)
         l.read(at: r)
         l.read(at: r + 1, rx: 92)
-        #expect(l.state.phase == .direct)
-        #expect(l.state.backoff == standard.firstRetry)
+        #expect(l.phase == .direct)
+        #expect(l.nextWait == standard.firstRetry)
         let failed = l.failDirect()
         #expect(l.retryAt == failed + standard.firstRetry)
     }
@@ -638,16 +720,16 @@ struct PathSelectionTests {
         var l = Link.direct(candidates: 3)
         l.failDirect()
         for _ in 0..<5 { l.failTrial() }
-        #expect(l.state.backoff == 30)
+        #expect(l.nextWait == 30)
         #expect(l.retryAt == l.now + 30)
-        l.state.candidatesChanged(now: l.now + 1)
+        l.handle(.candidatesChanged(now: l.now + 1))
         #expect(l.retryAt == l.now + 1 + standard.firstRetry)
-        #expect(l.state.backoff == standard.firstRetry)
-        #expect(l.state.candidate == 0)
+        #expect(l.nextWait == standard.firstRetry)
+        #expect(l.candidate == 0)
         let r = l.retryAt!
         l.read(at: r)
-        #expect(l.state.isTrial && l.state.pinEndpoint)
-        #expect(l.state.candidate == 0)
+        #expect(l.machine.isTrial && l.pinned)
+        #expect(l.candidate == 0)
         // This trial fails too: the wait is the first one again.
         l.read(at: r + standard.trialWindow)
         #expect(l.retryAt == r + standard.trialWindow + standard.firstRetry)
@@ -658,13 +740,13 @@ struct PathSelectionTests {
         var l = Link.direct()
         let failed = l.failDirect()
         #expect(l.retryAt == failed + 2)
-        l.state.candidatesChanged(now: failed + 1.5)
+        l.handle(.candidatesChanged(now: failed + 1.5))
         #expect(l.retryAt == failed + 2)
         // And a retry already due stays due.
-        l.state.candidatesChanged(now: failed + 10)
+        l.handle(.candidatesChanged(now: failed + 10))
         #expect(l.retryAt == failed + 2)
         l.read(at: failed + 10)
-        #expect(l.state.isTrial)
+        #expect(l.machine.isTrial)
     }
 
     @Test("new candidates while direct: the phase stays, the next trial starts from the first")
@@ -675,11 +757,11 @@ struct PathSelectionTests {
         let r = l.retryAt!
         l.read(at: r)
         l.read(at: r + 1, rx: 92)
-        #expect(l.state.phase == .direct && l.state.candidate == 2)
-        l.state.candidatesChanged(now: r + 2)
-        #expect(l.state.phase == .direct)
-        #expect(l.state.candidate == 0)
-        #expect(l.state.backoff == standard.firstRetry)
+        #expect(l.phase == .direct && l.candidate == 2)
+        l.handle(.candidatesChanged(now: r + 2))
+        #expect(l.phase == .direct)
+        #expect(l.candidate == 0)
+        #expect(l.nextWait == standard.firstRetry)
     }
 
     @Test("new candidates during a trial: the trial goes on from the first candidate, the backoff restarts")
@@ -689,12 +771,12 @@ struct PathSelectionTests {
         for _ in 0..<4 { l.failTrial() }
         let r = l.retryAt!
         l.read(at: r)
-        guard case .trial(let until) = l.state.phase else { Issue.record("no trial"); return }
-        l.state.candidatesChanged(now: r + 1)
-        #expect(l.state.phase == .trial(until: until))
-        #expect(l.state.pinEndpoint)
-        #expect(l.state.candidate == 0)
-        #expect(l.state.backoff == standard.firstRetry)
+        guard case .trial(let until) = l.phase else { Issue.record("no trial"); return }
+        l.handle(.candidatesChanged(now: r + 1))
+        #expect(l.phase == .trial(until: until))
+        #expect(l.pinned)
+        #expect(l.candidate == 0)
+        #expect(l.nextWait == standard.firstRetry)
         // Unanswered: relay, and the next attempt comes after the first wait, not the long one.
         l.read(at: until, tx: 32)
         #expect(l.retryAt == until + standard.firstRetry)
@@ -704,13 +786,13 @@ struct PathSelectionTests {
     func candidatesChangedForcedRelay() {
         var l = Link(.relay, at: 0)
         l.read(at: 0)
-        l.state.candidatesChanged(now: 1)
-        #expect(l.state.path == .relay)
+        l.handle(.candidatesChanged(now: 1))
+        #expect(l.machine.path == .relay)
         for t in stride(from: 1.0, through: 120, by: 1) {
             let a = l.read(at: t, rx: 100, tx: 100)
             #expect(!a.changed && !a.probe)
-            #expect(l.state.path == .relay && !l.state.isTrial)
-            #expect(nextPathCheck(states: [l.state], activeNow: false, now: t) == t + standard.idleTick)
+            #expect(l.machine.path == .relay && !l.machine.isTrial)
+            #expect(PathMachine.nextCheck([l.machine], activeNow: false, now: t, policy: standard) == t + standard.idleTick)
         }
     }
 
@@ -720,18 +802,17 @@ struct PathSelectionTests {
     func peerChoseRelayFromDirect() {
         var l = Link.direct(candidates: 3)
         l.read(at: 2, tx: 500)  // an alarm is running
-        #expect(l.state.unansweredSince == 2)
-        let switched1 = l.state.peerChoseRelay(mode: .auto, now: 2.5)
-        #expect(switched1)
-        #expect(l.state.phase == .relay(retryAt: 2.5 + standard.firstRetry))
-        #expect(l.state.path == .relay)
-        #expect(l.state.backoff == 2 * standard.firstRetry)
-        #expect(l.state.unansweredSince == nil)
-        #expect(!l.state.pinEndpoint)
-        #expect(l.state.candidate == 0)
+        #expect(l.deadline == 3)
+        let switched1 = l.handle(.peerChoseRelay(now: 2.5))
+        #expect(switched1 == Effects(changed: true))
+        #expect(l.phase == .relay(retryAt: 2.5 + standard.firstRetry))
+        #expect(l.machine.path == .relay)
+        #expect(l.nextWait == 2 * standard.firstRetry)
+        #expect(!l.pinned)
+        #expect(l.candidate == 0)
         // Retries go on as after our own failure.
         l.read(at: 4.5)
-        #expect(l.state.isTrial)
+        #expect(l.machine.isTrial)
         l.read(at: 7.5, tx: 32)
         #expect(l.retryAt == 7.5 + 2 * standard.firstRetry)
     }
@@ -741,30 +822,30 @@ struct PathSelectionTests {
         // Trial.
         var trial = Link(.auto, at: 0)
         trial.read(at: 0)
-        var before = trial.state
-        let switched2 = trial.state.peerChoseRelay(mode: .auto, now: 1)
+        var before = trial.machine
+        let switched2 = trial.handle(.peerChoseRelay(now: 1)).changed
         #expect(!switched2)
-        #expect(trial.state == before)
+        #expect(trial.machine == before)
         // Relay.
         var relay = Link.direct()
         relay.failDirect()
-        before = relay.state
-        let switched3 = relay.state.peerChoseRelay(mode: .auto, now: relay.now + 0.5)
+        before = relay.machine
+        let switched3 = relay.handle(.peerChoseRelay(now: relay.now + 0.5)).changed
         #expect(!switched3)
-        #expect(relay.state == before)
+        #expect(relay.machine == before)
         // Forced modes.
         var direct = Link(.direct, at: 0)
         direct.read(at: 0)
-        before = direct.state
-        let switched4 = direct.state.peerChoseRelay(mode: .direct, now: 1)
+        before = direct.machine
+        let switched4 = direct.handle(.peerChoseRelay(now: 1)).changed
         #expect(!switched4)
-        #expect(direct.state == before)
+        #expect(direct.machine == before)
         var forced = Link(.relay, at: 0)
         forced.read(at: 0)
-        before = forced.state
-        let switched5 = forced.state.peerChoseRelay(mode: .relay, now: 1)
+        before = forced.machine
+        let switched5 = forced.handle(.peerChoseRelay(now: 1)).changed
         #expect(!switched5)
-        #expect(forced.state == before)
+        #expect(forced.machine == before)
     }
 
     @Test("what arrived directly before the signal does not take the path back to direct")
@@ -775,17 +856,17 @@ struct PathSelectionTests {
         l.read(at: 2)
         l.rx += 40_000
         l.tx += 40_000
-        let switched6 = l.state.peerChoseRelay(mode: .auto, now: 10.5)
+        let switched6 = l.handle(.peerChoseRelay(now: 10.5)).changed
         #expect(switched6)
         let a = l.read(at: 10.51)
         #expect(!a.changed)
-        #expect(l.state.path == .relay)
+        #expect(l.machine.path == .relay)
         #expect(l.read(at: 11.5).changed == false)
-        #expect(l.state.path == .relay)
+        #expect(l.machine.path == .relay)
         // Something arriving directly after the signal still counts.
         let b = l.read(at: 12, rx: 92)
         #expect(b.changed)
-        #expect(l.state.phase == .direct)
+        #expect(l.phase == .direct)
     }
 
     // MARK: forced modes
@@ -800,11 +881,11 @@ struct PathSelectionTests {
             #expect(!a.changed && !a.probe)
             // Only what arrives counts as activity off the direct path (tx is handshake retries).
             #expect(a.active == i.isMultiple(of: 2))
-            #expect(l.state.phase == .relay(retryAt: .infinity))
-            #expect(!l.state.pinEndpoint)
+            #expect(l.phase == .forcedRelay)
+            #expect(!l.pinned)
         }
         #expect(l.deadline == .infinity)
-        #expect(nextPathCheck(states: [l.state], activeNow: false, now: 5) == 5 + standard.idleTick)
+        #expect(PathMachine.nextCheck([l.machine], activeNow: false, now: 5, policy: standard) == 5 + standard.idleTick)
     }
 
     @Test("forced direct: unanswered traffic rotates the candidates but never relays", arguments: [0, 1, 2, 3])
@@ -815,22 +896,22 @@ struct PathSelectionTests {
         var probes = 0
         for i in 1...30 {
             let t = Double(i)
-            let before = l.state.candidate
             let a = l.read(at: t, tx: 500)
-            #expect(l.state.phase == .direct)
+            #expect(l.phase == .direct)
             if a.probe { probes += 1 }
-            if l.state.candidate != before {
+            // Nothing arrives: only a rotation restarts the liveness clock.
+            if l.machine.lastAlive == t {
                 rotations.append(t)
                 #expect(!a.probe)
                 #expect(a.changed == (count > 1), "only a different endpoint is worth applying")
-                #expect(l.state.pinEndpoint == (count > 1))
-                #expect(l.state.lastAlive == t)
+                #expect(a.signal == nil)
+                #expect(l.pinned == (count > 1))
+                if count > 0 { #expect(l.candidate == rotations.count % count) }
             }
         }
         // Alarm at 1, rotate at 3; alarm at 4, rotate at 6; …
         #expect(rotations == stride(from: 3.0, through: 30, by: 3).map { $0 })
         #expect(probes == 20)
-        #expect(l.state.backoff == standard.firstRetry)
     }
 
     @Test("forced direct: an answer stops the rotation")
@@ -840,13 +921,13 @@ struct PathSelectionTests {
         l.read(at: 1, tx: 500)
         l.read(at: 2, tx: 500)
         l.read(at: 3, tx: 500)
-        #expect(l.state.candidate == 1)
+        #expect(l.candidate == 1)
         for i in 4...50 {
             let a = l.read(at: Double(i), rx: 500, tx: 500)
             #expect(!a.probe && !a.changed)
         }
-        #expect(l.state.candidate == 1)
-        #expect(l.state.phase == .direct)
+        #expect(l.candidate == 1)
+        #expect(l.phase == .direct)
     }
 
     // MARK: idle members
@@ -857,11 +938,11 @@ struct PathSelectionTests {
         #expect(l.deadline == l.now + standard.idleTick)
         var t = l.now
         for _ in 0..<1_000 {
-            t = nextPathCheck(states: [l.state], activeNow: false, now: t)
+            t = PathMachine.nextCheck([l.machine], activeNow: false, now: t, policy: standard)
             let a = l.read(at: t)
-            #expect(a == PathState.Action())
+            #expect(a == Effects())
         }
-        #expect(l.state.phase == .direct)
+        #expect(l.phase == .direct)
         #expect(t == 1 + 1_000 * standard.idleTick)
     }
 
@@ -884,14 +965,14 @@ struct PathSelectionTests {
         var answerPending = false
         let end = 3_600.0
         while t < end {
-            let next = nextPathCheck(states: [l.state], activeNow: active, now: t)
+            let next = PathMachine.nextCheck([l.machine], activeNow: active, now: t, policy: standard)
             let rx = 32 * count(t, next, from: offset) + (answerPending ? 88 : 0)
             let tx = 32 * count(t, next, from: 0) + (answerPending ? 60 : 0)
             let a = l.read(at: next, rx: rx, tx: tx)
             answerPending = a.probe
             if a.probe { probes += 1 }
             #expect(!a.changed, "no flapping at \(next)")
-            #expect(l.state.phase == .direct)
+            #expect(l.phase == .direct)
             active = a.active
             wakeups += 1
             t = next
@@ -916,7 +997,7 @@ struct PathSelectionTests {
         let end = 3_600.0
         // The agent's looks drift a little behind its timer, as real ones do.
         while t < end {
-            let next = nextPathCheck(states: [l.state], activeNow: active, now: t) + 0.003
+            let next = PathMachine.nextCheck([l.machine], activeNow: active, now: t, policy: standard) + 0.003
             let a = l.read(at: next, rx: 32 * count(t, next, from: offset), tx: 32 * count(t, next, from: 0), quiet: true)
             if a.probe { probes += 1 }
             #expect(!a.changed, "no flapping at \(next)")
@@ -926,7 +1007,7 @@ struct PathSelectionTests {
             t = next
         }
         #expect(probes == 0)
-        #expect(l.state.phase == .direct)
+        #expect(l.phase == .direct)
         #expect(wakeups <= Int(end / k) + 1)
     }
 
@@ -937,7 +1018,7 @@ struct PathSelectionTests {
         var failedAt: Double?
         var probed = false
         while t < 300, failedAt == nil {
-            let next = nextPathCheck(states: [l.state], activeNow: false, now: t)
+            let next = PathMachine.nextCheck([l.machine], activeNow: false, now: t, policy: standard)
             let sent = (next / 25).rounded(.down) > (t / 25).rounded(.down) ? UInt64(32) : 0
             // After a probe the interval is not quiet: the probe crossed the interface.
             let a = l.read(at: next, tx: sent + (probed ? 60 : 0), quiet: !probed)
@@ -946,7 +1027,7 @@ struct PathSelectionTests {
             t = next
         }
         let f = try #require(failedAt)
-        #expect(l.state.path == .relay)
+        #expect(l.machine.path == .relay)
         #expect(f > 50 && f <= 2 * 25 + 12.5 + 25 + standard.failAfter + 2 * standard.tick, "failed at \(f)")
     }
 
@@ -957,7 +1038,7 @@ struct PathSelectionTests {
         var active = false
         var failedAt: Double?
         while t < 200, failedAt == nil {
-            let next = nextPathCheck(states: [l.state], activeNow: active, now: t)
+            let next = PathMachine.nextCheck([l.machine], activeNow: active, now: t, policy: standard)
             // Only our keepalive every 25 s (and our probes).
             let sent = (next / 25).rounded(.down) > (t / 25).rounded(.down) ? UInt64(32) : 0
             let a = l.read(at: next, tx: sent)
@@ -966,7 +1047,7 @@ struct PathSelectionTests {
             t = next
         }
         let f = try #require(failedAt)
-        #expect(l.state.path == .relay)
+        #expect(l.machine.path == .relay)
         #expect(f <= 25 + standard.tick + standard.failAfter + standard.tick)
     }
 
@@ -978,10 +1059,10 @@ struct PathSelectionTests {
         var gaps: [Double] = []
         var trials = 0
         while t < 3_600 {
-            let next = nextPathCheck(states: [l.state], activeNow: false, now: t)
+            let next = PathMachine.nextCheck([l.machine], activeNow: false, now: t, policy: standard)
             gaps.append(next - t)
-            let a = l.read(at: next, tx: l.state.isTrial ? 32 : 0)
-            if a.changed, l.state.isTrial { trials += 1 }
+            let a = l.read(at: next, tx: l.machine.isTrial ? 32 : 0)
+            if a.changed, l.machine.isTrial { trials += 1 }
             t = next
         }
         #expect(gaps.allSatisfy { $0 > 0.05 })
@@ -994,74 +1075,64 @@ struct PathSelectionTests {
 
     @Test("deadline per phase")
     func deadlines() {
-        var s = PathState(mode: .auto, now: 0)
-        #expect(s.deadline(now: 1) == 2)
-        s.phase = .relay(retryAt: 50)
-        #expect(s.deadline(now: 10) == 50)
-        #expect(s.deadline(now: 49.5) == 50)
-        s.phase = .relay(retryAt: .infinity)
-        #expect(s.deadline(now: 10) == .infinity)
-        s.phase = .direct
-        s.unansweredSince = nil
-        #expect(s.deadline(now: 10) == 35)
-        s.unansweredSince = 9
-        #expect(s.deadline(now: 10) == 11)
+        let trial = Link(.auto, at: 0).machine
+        #expect(trial.deadline(now: 1) == 2)
+        let relay = relayed(retryAt: 50)
+        #expect(relay.deadline(now: 10) == 50)
+        #expect(relay.deadline(now: 49.5) == 50)
+        #expect(Link(.relay, at: 0).machine.deadline(now: 10) == .infinity)
+        let idle = Link.direct(at: 0).machine
+        #expect(idle.deadline(now: 10) == 35)
+        #expect(probing(since: 9).deadline(now: 10) == 11)
         var p = PathPolicy()
         p.tick = 0.2
         p.idleTick = 10
-        #expect(s.deadline(now: 10, policy: p) == 10.2)
-        s.unansweredSince = nil
-        #expect(s.deadline(now: 10, policy: p) == 20)
+        #expect(probing(since: 9, policy: p).deadline(now: 10) == 10.2)
+        #expect(Link.direct(at: 0, policy: p).machine.deadline(now: 10) == 20)
     }
 
     @Test("next check: the idle tick when nothing is going on, a tick while traffic flows")
     func nextCheckIdleActive() {
-        #expect(nextPathCheck(states: [PathState](), activeNow: false, now: 100) == 125)
-        #expect(nextPathCheck(states: [PathState](), activeNow: true, now: 100) == 101)
-        var direct = PathState(mode: .direct, now: 0)
-        direct.phase = .direct
-        let relay = PathState(mode: .relay, now: 0)
-        #expect(nextPathCheck(states: [direct, relay, direct], activeNow: false, now: 100) == 125)
-        #expect(nextPathCheck(states: [direct, relay], activeNow: true, now: 100) == 101)
+        #expect(PathMachine.nextCheck([], activeNow: false, now: 100, policy: standard) == 125)
+        #expect(PathMachine.nextCheck([], activeNow: true, now: 100, policy: standard) == 101)
+        let direct = Link(.direct, at: 0).machine
+        let relay = Link(.relay, at: 0).machine
+        #expect(PathMachine.nextCheck([direct, relay, direct], activeNow: false, now: 100, policy: standard) == 125)
+        #expect(PathMachine.nextCheck([direct, relay], activeNow: true, now: 100, policy: standard) == 101)
     }
 
     @Test("next check: the earliest member deadline wins")
     func nextCheckEarliest() {
-        var a = PathState(mode: .auto, now: 0)
-        a.phase = .relay(retryAt: 107)
-        var b = a
-        b.phase = .relay(retryAt: 103.5)
-        var c = a
-        c.phase = .direct
-        #expect(nextPathCheck(states: [a, b, c], activeNow: false, now: 100) == 103.5)
-        var trial = a
-        trial.phase = .trial(until: 102)
-        #expect(nextPathCheck(states: [a, b, trial], activeNow: false, now: 100) == 101)
-        var probing = c
-        probing.unansweredSince = 99
-        #expect(nextPathCheck(states: [a, probing], activeNow: false, now: 100) == 101)
+        let a = relayed(retryAt: 107)
+        let b = relayed(retryAt: 103.5)
+        let c = Link.direct(at: 0).machine
+        #expect(PathMachine.nextCheck([a, b, c], activeNow: false, now: 100, policy: standard) == 103.5)
+        let trial = Link(.auto, at: 99).machine
+        #expect(trial.phase == .trial(until: 102))
+        #expect(PathMachine.nextCheck([a, b, trial], activeNow: false, now: 100, policy: standard) == 101)
+        #expect(PathMachine.nextCheck([a, probing(since: 99)], activeNow: false, now: 100, policy: standard) == 101)
         // A retry later than the idle tick: the idle tick.
-        a.phase = .relay(retryAt: 1_000)
-        #expect(nextPathCheck(states: [a], activeNow: false, now: 100) == 125)
+        #expect(PathMachine.nextCheck([relayed(retryAt: 1_000)], activeNow: false, now: 100, policy: standard) == 125)
     }
 
     @Test("next check: never in the past, never a busy loop")
     func nextCheckFloor() {
-        var a = PathState(mode: .auto, now: 0)
-        a.phase = .relay(retryAt: 101)
-        #expect(nextPathCheck(states: [a], activeNow: false, now: 100.9) == 101)
+        var a = relayed(retryAt: 101)
+        #expect(PathMachine.nextCheck([a], activeNow: false, now: 100.9, policy: standard) == 101)
         // A deadline closer than 50 ms: looked at in 50 ms.
-        #expect(nextPathCheck(states: [a], activeNow: false, now: 100.99) == 100.99 + 0.05)
-        // A retry the step could not start (no counters yet) is looked at again in a tick, not at once.
-        a.phase = .relay(retryAt: 100)
+        #expect(PathMachine.nextCheck([a], activeNow: false, now: 100.99, policy: standard) == 100.99 + 0.05)
+        // A retry the reading could not start (no counters yet) is looked at again in a tick, not at once.
+        a = relayed(retryAt: 100)
+        _ = a.handle(.countersRead(nil, candidates: 2, quiet: false, now: 100))
+        #expect(a.phase == .relay(retryAt: 100))
         #expect(a.deadline(now: 100) == 101)
         #expect(a.deadline(now: 150) == 151)
-        #expect(nextPathCheck(states: [a], activeNow: false, now: 150) == 151)
+        #expect(PathMachine.nextCheck([a], activeNow: false, now: 150, policy: standard) == 151)
         // A policy ticking faster than 50 ms is honoured.
         var p = PathPolicy()
         p.tick = 0.01
-        #expect(nextPathCheck(states: [a], activeNow: true, now: 100, policy: p) == 100.01)
-        #expect(nextPathCheck(states: [PathState](), activeNow: true, now: 100, policy: p) == 100.01)
+        #expect(PathMachine.nextCheck([a], activeNow: true, now: 100, policy: p) == 100.01)
+        #expect(PathMachine.nextCheck([], activeNow: true, now: 100, policy: p) == 100.01)
     }
 
     @Test("after any step the member's own deadline is in the future")
@@ -1075,14 +1146,16 @@ struct PathSelectionTests {
                     t += Double(Int.random(in: 1...40, using: &rng)) / 10
                     let rx: UInt64 = Bool.random(using: &rng) && Int.random(in: 0...3, using: &rng) == 0 ? 100 : 0
                     let tx: UInt64 = Bool.random(using: &rng) ? 100 : 0
-                    if Int.random(in: 0...60, using: &rng) == 0 { l.state.candidatesChanged(now: t) }
+                    if Int.random(in: 0...60, using: &rng) == 0 { l.handle(.candidatesChanged(now: t)) }
                     l.read(at: t, rx: rx, tx: tx)
-                    #expect(l.deadline > t, "\(mode) \(candidates) \(l.state.phase) at \(t)")
-                    #expect(nextPathCheck(states: [l.state], activeNow: false, now: t) >= t + 0.05)
-                    #expect(l.state.backoff >= standard.firstRetry && l.state.backoff <= standard.maxRetry)
+                    #expect(l.deadline > t, "\(mode) \(candidates) \(l.phase) at \(t)")
+                    #expect(PathMachine.nextCheck([l.machine], activeNow: false, now: t, policy: standard) >= t + 0.05)
+                    if mode == .auto, l.machine.path == .relay, l.candidates > 0 {
+                        #expect(l.nextWait >= standard.firstRetry - 1e-9 && l.nextWait <= standard.maxRetry + 1e-9, "\(l.phase) at \(t): \(l.nextWait)")
+                    }
                     switch mode {
-                    case .relay: #expect(l.state.phase == .relay(retryAt: .infinity))
-                    case .direct: #expect(l.state.phase == .direct)
+                    case .relay: #expect(l.phase == .forcedRelay)
+                    case .direct: #expect(l.phase == .direct)
                     case .auto: break
                     }
                 }
@@ -1101,14 +1174,14 @@ struct PathSelectionTests {
         l.resetCounters()
         let a = l.read(at: 22)
         #expect(!a.changed && !a.probe)
-        #expect(l.state.phase == .direct)
+        #expect(l.phase == .direct)
         // Now the path is dead: traffic goes out, nothing comes back.
         var t = 22.0
-        while l.state.phase == .direct, t < 100 {
+        while l.phase == .direct, t < 100 {
             t += 1
             l.read(at: t, tx: 500)
         }
-        #expect(l.state.path == .relay)
+        #expect(l.machine.path == .relay)
         #expect(t <= 22 + standard.tick + standard.failAfter)
     }
 
@@ -1119,19 +1192,19 @@ struct PathSelectionTests {
         l.resetCounters(rx: 10, tx: 10)
         let a = l.read(at: 21)
         #expect(!a.changed && !a.probe && !a.active, "going down is neither growth nor silence")
-        #expect(l.state.phase == .direct)
+        #expect(l.phase == .direct)
         var t = 21.0
         var left: Double?
         while t < 40 {
             t += 1
             l.read(at: t, rx: dead ? 0 : 300, tx: 500)
-            if left == nil, l.state.phase != .direct { left = t }
+            if left == nil, l.phase != .direct { left = t }
         }
         if dead {
             #expect(left != nil && left! <= 21 + standard.tick + standard.failAfter, "the dead path is detected from the new counters")
         } else {
             #expect(left == nil)
-            #expect(l.state.phase == .direct)
+            #expect(l.phase == .direct)
         }
     }
 
@@ -1140,22 +1213,22 @@ struct PathSelectionTests {
         var l = Link(.auto, at: 0)
         l.read(at: 0)
         l.read(at: 0.5, rx: 5_000)
-        #expect(l.state.phase == .direct)
+        #expect(l.phase == .direct)
         let failed = l.failDirect()
-        #expect(l.state.path == .relay)
+        #expect(l.machine.path == .relay)
         l.resetCounters()
         let a = l.read(at: failed + 0.5)
         #expect(!a.changed && !a.active)
         #expect(l.retryAt == failed + 2)
         let r = l.retryAt!
         l.read(at: r)
-        #expect(l.state.isTrial)
+        #expect(l.machine.isTrial)
         l.read(at: r + 0.5, tx: 500)
         l.resetCounters(rx: 0, tx: 0)
         l.read(at: r + 1)
-        #expect(l.state.isTrial, "counters back to zero are not an answer")
+        #expect(l.machine.isTrial, "counters back to zero are not an answer")
         l.read(at: r + 2, rx: 92)
-        #expect(l.state.phase == .direct, "growth from the new baseline is")
+        #expect(l.phase == .direct, "growth from the new baseline is")
     }
 
     @Test("a peer missing during a trial or a due retry makes no busy loop")
@@ -1164,7 +1237,7 @@ struct PathSelectionTests {
         let failed = l.failDirect()
         for t in stride(from: failed + 5, through: failed + 60, by: 1) {
             l.readMissing(at: t)
-            #expect(nextPathCheck(states: [l.state], activeNow: false, now: t) >= t + standard.tick)
+            #expect(PathMachine.nextCheck([l.machine], activeNow: false, now: t, policy: standard) >= t + standard.tick)
         }
     }
 
@@ -1172,12 +1245,12 @@ struct PathSelectionTests {
 
     /// A stream of traffic both ways while the path is direct; the direct path is blocked in
     /// `blocked`. The agent loop is modelled as it runs: it looks at the counters, steps, and
-    /// sleeps until `nextPathCheck`. Between two looks the member's peer is configured for the
+    /// sleeps until `nextCheck`. Between two looks the member's peer is configured for the
     /// phase the last step left.
     private struct Scenario {
         var link: Link
         let blocked: Range<Double>
-        var history: [(t: Double, phase: PathState.Phase)] = []
+        var history: [(t: Double, phase: PathMachine.Phase)] = []
         var gaps: [Double] = []
         var active = false
         var probePending = false
@@ -1185,7 +1258,7 @@ struct PathSelectionTests {
         init(blocked: Range<Double>, candidates: Int = 2) {
             link = Link(.auto, candidates: candidates, at: 0)
             self.blocked = blocked
-            history.append((0, link.state.phase))
+            history.append((0, link.phase))
             link.read(at: 0)
         }
 
@@ -1198,12 +1271,12 @@ struct PathSelectionTests {
         mutating func run(until end: Double) {
             var t = link.now
             while t < end {
-                let next = nextPathCheck(states: [link.state], activeNow: active, now: t)
+                let next = PathMachine.nextCheck([link.machine], activeNow: active, now: t, policy: standard)
                 gaps.append(next - t)
                 let up = open(t, next)
                 var rx: UInt64 = 0
                 var tx: UInt64 = 0
-                switch link.state.phase {
+                switch link.phase {
                 case .direct:
                     // 10 kB/s each way; what the member sends only arrives while the path is open.
                     tx = UInt64(((next - t) * 10_000).rounded())
@@ -1212,7 +1285,7 @@ struct PathSelectionTests {
                     // Keepalive every second (a handshake initiation first), the response if open.
                     tx = 148 + 32 * UInt64((next - t).rounded(.down))
                     rx = up > 0 ? 92 : 0
-                case .relay:
+                case .relay, .forcedRelay:
                     break  // the member's peer carries nothing; the hub does
                 }
                 if probePending {
@@ -1222,12 +1295,12 @@ struct PathSelectionTests {
                 let a = link.read(at: next, rx: rx, tx: tx)
                 probePending = a.probe
                 active = a.active
-                if a.changed { history.append((next, link.state.phase)) }
+                if a.changed { history.append((next, link.phase)) }
                 t = next
             }
         }
 
-        func firstTime(after t: Double, _ pred: (PathState.Phase) -> Bool) -> Double? {
+        func firstTime(after t: Double, _ pred: (PathMachine.Phase) -> Bool) -> Double? {
             history.first { $0.t >= t && pred($0.phase) }?.t
         }
     }

@@ -32,6 +32,34 @@ struct DeviceStateApplyTests {
 /// The cached Reconciler against a real wireguard-go device: after every step its memory of
 /// the device equals what the device reports.
 @Suite(.serialized) struct ReconcilerDeviceTests {
+    /// A plan's "keep learnt" endpoint is written to a new peer only; "set" overrides what
+    /// WireGuard learnt; resetEndpoints writes every endpoint again, unchanged.
+    @Test func planEndpointsAgainstTheRealDevice() async throws {
+        try await NetnsLab.with(hosts: 1) { lab in
+            let device = lab.hosts[0].device
+            var r = try Reconciler(device: device)
+            let k = ReconcileTests.keys[0]
+            let first = Endpoint("192.0.2.10:51820")!, learnt = Endpoint("192.0.2.11:51820")!
+            func plan(_ e: EndpointIntent) -> PeerPlan {
+                PeerPlan(peers: [PlannedPeer(publicKey: k, endpoint: e, allowedIPs: [IPv4Prefix("100.64.0.9/32")!], keepalive: 25)])
+            }
+            func held() throws -> Endpoint? { try device.read().peers.first { $0.publicKey == k }?.endpoint }
+            try r.reconcile(to: plan(.keepLearnt(initial: first)))
+            #expect(try held() == first)
+            // WireGuard learns another endpoint from the peer's packets (here: written behind the
+            // reconciler's back), and the next look reads it.
+            try device.apply(DeviceUpdate(peers: [PeerUpdate(publicKey: k, updateOnly: true, endpoint: learnt)]))
+            try r.refresh()
+            #expect(try r.reconcile(to: plan(.keepLearnt(initial: first))).isEmpty, "the learnt endpoint stays")
+            #expect(try held() == learnt)
+            try r.resetEndpoints()
+            #expect(try held() == learnt)
+            #expect(r.peers[k]?.endpoint == learnt)
+            try r.reconcile(to: plan(.set(first)))
+            #expect(try held() == first)
+        }
+    }
+
     @Test func cachedStateTracksTheRealDevice() async throws {
         try await NetnsLab.with(hosts: 1) { lab in
             let device = lab.hosts[0].device
