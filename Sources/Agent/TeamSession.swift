@@ -190,46 +190,62 @@ actor TeamSession {
     /// Does what the model asks, in order. `failure` names a failed device write in the log.
     func perform(_ effects: [TeamModel.Effect], failure: @autoclosure () -> String) async {
         for e in effects {
-            switch e {
-            case .apply(let plan):
-                if let error = await applyPlan(plan) { logger.error("\(failure())", metadata: ["error": "\(error)"]) }
-            case .recreateThenApply(let keys, let plan):
-                // Re-created peers start their trial with a handshake of their own.
-                var error = await onDevice { try $0.update(upserting: [], removing: keys) }
-                if error == nil { error = await applyPlan(plan) }
-                if let error { logger.error("\(failure())", metadata: ["error": "\(error)"]) }
-            case .update(let planned, let removed):
-                if let error = await onDevice({ try $0.update(planned: planned, removing: removed) }) {
-                    logger.error("\(failure())", metadata: ["error": "\(error)"])
-                }
-            case .probe(let address): prober.probe(address)
-            case .signal(let kind, let member): PathSignal.send(kind, to: member, hub: hub.address, using: prober)
-            case .saveNode(let node):
-                enrolment.node = node
-                _ = await onIO { [store, enrolment] in try store.saveEnrolment(enrolment) }
-            case .saveMap(let map):
-                if let error = await onIO({ [store, team] in try store.saveMap(team, map) }) {
-                    logger.error("cannot save the team map", metadata: ["error": "\(error)"])
-                }
-            case .publishRos: publishRos()
-            case .mapApplied(let changed, let removed):
-                logger.info("team map applied", metadata: ["revision": "\(revision)", "members": "\(model.members.count)", "changed": "\(changed)", "removed": "\(removed)"])
-            case .pathChanged(let m, let path, let trial):
-                logger.info("path", metadata: ["member": "\(m.name)", "path": "\(path.rawValue)", "trial": "\(trial)"])
-            case .followedToRelay(let m):
-                logger.info("path", metadata: ["member": "\(m.name)", "path": "relay", "why": "the member lost its direct path to us"])
-            case .forgetSourceAddresses:
-                logger.info("local addresses changed", metadata: ["endpoints": "\(LocalEndpoints.candidates(port: listenPort))"])
-                // WireGuard's remembered source addresses are gone after a roam: see `resetEndpoints`.
-                if let error = await onDevice({ try $0.resetEndpoints() }) {
-                    logger.error("cannot refresh peer endpoints after an address change", metadata: ["error": "\(error)"])
-                }
-            case .reconnectCoordinator: reconnectCoordinator()
-            case .reportNow: reportNow()
-            case .trafficFlows: doorbell.disarm()
-            case .lookNow: wakeSleeper()
-            case .sleep(let until): nextLook = until
+            // Kept in two small functions: one async switch over every effect, with its logging
+            // inlined, compiled to 680 KB of code (4% of the agent's text).
+            guard let write = await write(e) else {
+                act(e)
+                continue
             }
+            if let error = write.error { logger.error("\(write.what ?? failure())", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// The effects that block (the device, files with fsync), run on `io`: nil for the others;
+    /// else the error, if any, and what failed when it is not the caller's device write.
+    @inline(never)
+    private func write(_ e: TeamModel.Effect) async -> (error: (any Error)?, what: String?)? {
+        switch e {
+        case .apply(let plan):
+            return (await applyPlan(plan), nil)
+        case .recreateThenApply(let keys, let plan):
+            // Re-created peers start their trial with a handshake of their own.
+            if let error = await onDevice({ try $0.update(upserting: [], removing: keys) }) { return (error, nil) }
+            return (await applyPlan(plan), nil)
+        case .update(let planned, let removed):
+            return (await onDevice { try $0.update(planned: planned, removing: removed) }, nil)
+        case .forgetSourceAddresses:
+            logger.info("local addresses changed", metadata: ["endpoints": "\(LocalEndpoints.candidates(port: listenPort))"])
+            // WireGuard's remembered source addresses are gone after a roam: see `resetEndpoints`.
+            return (await onDevice { try $0.resetEndpoints() }, "cannot refresh peer endpoints after an address change")
+        case .saveNode(let node):
+            enrolment.node = node
+            return (await onIO { [store, enrolment] in try store.saveEnrolment(enrolment) }, "cannot save the enrolment")
+        case .saveMap(let map):
+            return (await onIO { [store, team] in try store.saveMap(team, map) }, "cannot save the team map")
+        default:
+            return nil
+        }
+    }
+
+    /// The effects that do not block.
+    @inline(never)
+    private func act(_ e: TeamModel.Effect) {
+        switch e {
+        case .probe(let address): prober.probe(address)
+        case .signal(let kind, let member): PathSignal.send(kind, to: member, hub: hub.address, using: prober)
+        case .publishRos: publishRos()
+        case .mapApplied(let changed, let removed):
+            logger.info("team map applied", metadata: ["revision": "\(revision)", "members": "\(model.members.count)", "changed": "\(changed)", "removed": "\(removed)"])
+        case .pathChanged(let m, let path, let trial):
+            logger.info("path", metadata: ["member": "\(m.name)", "path": "\(path.rawValue)", "trial": "\(trial)"])
+        case .followedToRelay(let m):
+            logger.info("path", metadata: ["member": "\(m.name)", "path": "relay", "why": "the member lost its direct path to us"])
+        case .reconnectCoordinator: reconnectCoordinator()
+        case .reportNow: reportNow()
+        case .trafficFlows: doorbell.disarm()
+        case .lookNow: wakeSleeper()
+        case .sleep(let until): nextLook = until
+        case .apply, .recreateThenApply, .update, .forgetSourceAddresses, .saveNode, .saveMap: break  // `write`
         }
     }
 
