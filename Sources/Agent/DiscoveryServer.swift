@@ -97,6 +97,9 @@ final class DiscoveryServer: Sendable {
                 guard s.generation == generation else { return .failure(SpawnError(message: "superseded")) }
                 let r = Self.spawn(argv, log: logPath)
                 if case .success(let pid) = r {
+                    // Before it shows as running: an agent that dies from here on leaves the file
+                    // for the next one to clean up after.
+                    try? "\(pid)\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
                     s.pid = pid
                     s.status = DiscoveryServerStatus(state: "running", locator: Self.locator(want), pid: pid, restarts: restarts)
                 }
@@ -110,7 +113,6 @@ final class DiscoveryServer: Sendable {
                 why = e.message
                 logger.error("cannot start the discovery server", metadata: ["command": "\(argv.joined(separator: " "))", "error": "\(why)"])
             case .success(let pid):
-                try? "\(pid)\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
                 logger.info("discovery server started", metadata: ["pid": "\(pid)", "locator": "\(Self.locator(want))", "command": "\(argv.joined(separator: " "))"])
                 let since = ContinuousClock.now
                 guard let status = await waitForExit(pid) else { return }  // stopped on purpose
