@@ -17,7 +17,7 @@ extension TeamSession {
                 // is the sign the coordinator is there, and the next poll parks); otherwise park
                 // for a minute.
                 let update = try await client.map(since: revision, wait: coordinatorError == nil && firstPoll != nil ? 60 : 0)
-                reachable()
+                await reachable()
                 await apply(update)
                 if firstPoll == nil { firstPoll = true }
             } catch {
@@ -33,7 +33,7 @@ extension TeamSession {
                 // A connection it accepted (a parked poll broken by a crash) says it was there
                 // just now: it is probably restarting, so ask again soon.
                 if case .noReply = error { backoff.alive(at: Self.now()) }
-                unreachable(error)
+                await unreachable(error)
                 if firstPoll == nil { firstPoll = false }
                 // Jittered so a campus of robots does not reconnect in lockstep after an outage.
                 await quietSleep(seconds: backoff.delay(now: Self.now(), jitter: Double.random(in: 0..<1)))
@@ -42,38 +42,39 @@ extension TeamSession {
     }
 
     /// The coordinator answered.
-    func reachable() {
+    func reachable() async {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         backoff.alive(at: Self.now())
         if coordinatorError != nil {
             logger.notice("coordinator reachable again")
             coordinatorError = nil
             lastContact = now
-            saveContact()
+            await saveContact()
         } else {
             lastContact = now
             // Kept on disk so a node rebooted while the coordinator is down can say since when.
             // (The saved value comes from a file: no arithmetic on it may trap.)
             let age = now.subtractingReportingOverflow(savedContact ?? 0)
-            if age.overflow || age.partialValue > 600_000 { saveContact() }
+            if age.overflow || age.partialValue > 600_000 { await saveContact() }
         }
     }
 
-    func unreachable(_ error: ClientError) {
-        if coordinatorError == nil {
-            logger.warning("coordinator unreachable; tunnels stay up, retrying", metadata: ["error": "\(error)"])
-            saveContact()
-        }
+    func unreachable(_ error: ClientError) async {
+        let first = coordinatorError == nil
+        // Set before the save suspends: an answer meanwhile must find it set, to clear it.
         coordinatorError = "\(error)"
+        if first {
+            logger.warning("coordinator unreachable; tunnels stay up, retrying", metadata: ["error": "\(error)"])
+            await saveContact()
+        }
     }
 
-    func saveContact() {
+    func saveContact() async {
         guard let c = lastContact, c != savedContact else { return }
-        do {
-            try store.saveContact(team, c)
-            savedContact = c
-        } catch {
+        if let error = await onIO({ [store, team] in try store.saveContact(team, c) }) {
             logger.warning("cannot save the time of the last coordinator contact", metadata: ["error": "\(error)"])
+        } else {
+            savedContact = c
         }
     }
 
@@ -119,10 +120,10 @@ extension TeamSession {
             // Short: a refused connection is retried until the deadline, and this is also how
             // the agent notices the coordinator is gone while a long poll is still parked.
             let r = try await client.report(endpoints: endpoints, listenPort: listenPort, machineID: machineID, timeout: .seconds(5))
-            reachable()
+            await reachable()
             logger.debug("reported endpoints", metadata: ["endpoints": "\(endpoints)", "observed": "\(r.observedEndpoint.map { "\($0)" } ?? "-")"])
         } catch {
-            unreachable(error)
+            await unreachable(error)
         }
     }
 

@@ -117,7 +117,7 @@ actor TeamSession {
     func start() async throws {
         if let error = await onDevice({ [plan = model.plan] in try $0.reconcile(to: plan) }) { throw error }
         _ = model.handle(.planApplied)
-        publishRos()
+        await publishRos()
         eventLoopTask = Task { await self.eventLoop() }
         pollTask = Task { await self.pollLoop() }
         tasks.append(Task { await self.pathLoop() })
@@ -129,7 +129,7 @@ actor TeamSession {
 
     /// Stops the loops; the interface stays unless `tearDown` (leave, removal).
     func stop(tearDown: Bool) async {
-        if !tearDown { saveContact() }
+        if !tearDown { await saveContact() }
         stopped = true
         for t in tasks { t.cancel() }
         pollTask?.cancel()
@@ -222,6 +222,9 @@ actor TeamSession {
             return (await onIO { [store, enrolment] in try store.saveEnrolment(enrolment) }, "cannot save the enrolment")
         case .saveMap(let map):
             return (await onIO { [store, team] in try store.saveMap(team, map) }, "cannot save the team map")
+        case .publishRos:
+            await publishRos()
+            return (nil, nil)
         default:
             return nil
         }
@@ -233,7 +236,6 @@ actor TeamSession {
         switch e {
         case .probe(let address): prober.probe(address)
         case .signal(let kind, let member): PathSignal.send(kind, to: member, hub: hub.address, using: prober)
-        case .publishRos: publishRos()
         case .mapApplied(let changed, let removed):
             logger.info("team map applied", metadata: ["revision": "\(revision)", "members": "\(model.members.count)", "changed": "\(changed)", "removed": "\(removed)"])
         case .pathChanged(let m, let path, let trial):
@@ -245,20 +247,21 @@ actor TeamSession {
         case .trafficFlows: doorbell.disarm()
         case .lookNow: wakeSleeper()
         case .sleep(let until): nextLook = until
-        case .apply, .recreateThenApply, .update, .forgetSourceAddresses, .saveNode, .saveMap: break  // `write`
+        case .apply, .recreateThenApply, .update, .forgetSourceAddresses, .saveNode, .saveMap, .publishRos: break  // `write`
         }
     }
 
     /// The ROS outputs follow the map: written after the device has the new peers, so a ROS
     /// process started from the files finds its peers reachable.
-    func publishRos() {
+    func publishRos() async {
         let everyone = model.everyone.map { RosMember(name: $0.name, address: $0.address, role: $0.role) }
         let context = RosContext(team: team, selfName: enrolment.node.name, selfAddress: enrolment.node.address, members: everyone,
                                  rosMaster: settings.rosMaster, rosDomainID: settings.rosDomainID, interfaceName: interfaceName,
                                  mtu: Int(TeamInterface.mtu), directory: store.rosDir(team), participantsPerHost: ros.participantsPerHost,
                                  selfRole: enrolment.node.role, rosDiscovery: settings.rosDiscovery, discoveryServer: settings.discoveryServer,
                                  rmwImplementation: settings.rmwImplementation)
-        ros.update(context)
+        // Written with fsync: on `io`, like the device.
+        _ = await onIO { [ros] in ros.update(context) }
         // After the files: the server reads its profile from them.
         if !stopped {
             discoveryServer.follow(FastDDSDiscovery.runsServer(context)
