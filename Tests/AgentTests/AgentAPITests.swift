@@ -33,7 +33,15 @@ struct AgentAPITests {
     /// One raw HTTP/1.1 exchange on the socket: `head` is sent as written (so a header can carry
     /// any text), then the body; nil when the agent closed without an answer. `halfClose` ends
     /// the sending side, so a request the agent waits on for more body ends at once.
-    static func exchange(_ socketPath: String, _ head: String, body: [UInt8] = [], halfClose: Bool = false) throws -> Reply? {
+    /// Runs on a thread of its own: blocking on one of Swift concurrency's threads (two on two
+    /// cores) starved the agent it waits for whenever another test blocked the other one.
+    static func exchange(_ socketPath: String, _ head: String, body: [UInt8] = [], halfClose: Bool = false) async throws -> Reply? {
+        try await withCheckedThrowingContinuation { c in
+            Thread { c.resume(with: Result { try blockingExchange(socketPath, head, body: body, halfClose: halfClose) }) }.start()
+        }
+    }
+
+    private static func blockingExchange(_ socketPath: String, _ head: String, body: [UInt8], halfClose: Bool) throws -> Reply? {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         defer { close(fd) }
@@ -57,9 +65,9 @@ struct AgentAPITests {
         return Reply(status: status, body: Array(reply[(end + 4)...]))
     }
 
-    static func post(_ socketPath: String, _ path: String, _ body: String) throws -> Reply? {
+    static func post(_ socketPath: String, _ path: String, _ body: String) async throws -> Reply? {
         let b = Array(body.utf8)
-        return try exchange(socketPath, "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(b.count)\r\nConnection: close\r\n\r\n", body: b)
+        return try await exchange(socketPath, "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(b.count)\r\nConnection: close\r\n\r\n", body: b)
     }
 
     /// A team or node name the agent takes (a DNS label: a-z, 0-9, '-' inside, 1 to 63 characters).
@@ -85,7 +93,8 @@ struct AgentAPITests {
         defer { server.cancel() }
         let store = TeamStore(root: dir)
         let sock = store.paths.socketPath
-        for _ in 0..<200 where (try? Self.exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")) == nil {
+        for _ in 0..<200 {
+            if (try? await Self.exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")) != nil { break }
             try await Task.sleep(for: .milliseconds(10))
         }
 
@@ -121,7 +130,7 @@ struct AgentAPITests {
         cases.append(("body over 16 KiB", "/v1/join", #"{"token":"\#(String(repeating: "a", count: 17_000))","name":"robot1"}"#, 413, "larger than 16384 bytes"))
 
         for c in cases {
-            guard let r = try Self.post(sock, c.path, c.body) else {
+            guard let r = try await Self.post(sock, c.path, c.body) else {
                 Issue.record("\(c.label): the agent closed without answering")
                 continue
             }
@@ -133,12 +142,12 @@ struct AgentAPITests {
         // Content-Length itself: whatever NIO's parser makes of it, an answer (if any) is a 4xx,
         // and the agent goes on serving.
         for v in Self.numbers + Self.notJSON + ["", " ", "1, 2"] {
-            let r = try Self.exchange(sock, "POST /v1/join HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(v)\r\n\r\n",
+            let r = try await Self.exchange(sock, "POST /v1/join HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(v)\r\n\r\n",
                                       body: Array("{}".utf8), halfClose: true)
             if let r { #expect((400..<500).contains(r.status), "Content-Length \(v.prefix(20)): HTTP \(r.status)") }
         }
 
-        let status = try #require(try Self.exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+        let status = try #require(try await Self.exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: localhost\r\n\r\n"))
         #expect(status.status == 200 && String(decoding: status.body, as: UTF8.self).contains(#""teams":[]"#))
         // Nothing was made: no team directory, no key.
         #expect(store.teams().isEmpty)
