@@ -59,7 +59,7 @@ final class RosPublisher: Sendable {
 
     /// The team is gone from this node: its files and names go too.
     func withdraw(_ team: String) {
-        try? FileManager.default.removeItem(atPath: store.rosDir(team))
+        try? FileManager.default.removeItem(atPath: store.paths.rosDir(team))
         avahi?.withdraw(team)
     }
 

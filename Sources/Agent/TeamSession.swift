@@ -257,7 +257,7 @@ actor TeamSession {
         let everyone = model.everyone.map { RosMember(name: $0.name, address: $0.address, role: $0.role) }
         let context = RosContext(team: team, selfName: enrolment.node.name, selfAddress: enrolment.node.address, members: everyone,
                                  rosMaster: settings.rosMaster, rosDomainID: settings.rosDomainID, interfaceName: interfaceName,
-                                 mtu: Int(TeamInterface.mtu), directory: store.rosDir(team), participantsPerHost: ros.participantsPerHost,
+                                 mtu: Int(TeamInterface.mtu), directory: store.paths.rosDir(team), participantsPerHost: ros.participantsPerHost,
                                  selfRole: enrolment.node.role, rosDiscovery: settings.rosDiscovery, discoveryServer: settings.discoveryServer,
                                  rmwImplementation: settings.rmwImplementation)
         // Written with fsync: on `io`, like the device.

@@ -30,7 +30,6 @@ public struct TeamStore: Sendable {
     public init(root: String) { paths = AgentStateDirectory(root: root) }
 
     func dir(_ team: String) -> String { paths.teamDir(team) }
-    public func rosDir(_ team: String) -> String { paths.rosDir(team) }
     func keyPath(_ team: String) -> String { dir(team) + "/private.key" }
     func enrolmentPath(_ team: String) -> String { dir(team) + "/enrolment.json" }
     func mapPath(_ team: String) -> String { dir(team) + "/map.json" }
@@ -109,7 +108,7 @@ public struct TeamStore: Sendable {
 
     public func remove(_ team: String) {
         try? FileManager.default.removeItem(atPath: dir(team))
-        try? FileManager.default.removeItem(atPath: rosDir(team))
+        try? FileManager.default.removeItem(atPath: paths.rosDir(team))
     }
 }
 
