@@ -26,9 +26,8 @@ public enum AgentAPI {
     static let maxBody = 16 * 1024
     /// Connections one caller other than root may hold open at once (`ConnectionLimit`).
     static let connectionsPerCaller = 8
-    /// A request must have arrived whole this long after the connection opened: a client that
-    /// connects and sends nothing holds no slot for ever. (Answers may take longer: a join waits
-    /// for the coordinator.)
+    /// A request must have arrived whole this long after the connection opened (`RequestDeadline`).
+    /// Answers may take longer: a join waits for the coordinator.
     static let requestDeadline = TimeAmount.seconds(5)
 
     /// Binds the socket and serves until the task is cancelled; `socketGroup` (nil: none)
@@ -40,6 +39,7 @@ public enum AgentAPI {
             .bind(unixDomainSocketPath: path) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(RequestDeadline(requestDeadline))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -75,9 +75,6 @@ public enum AgentAPI {
 
     /// Reads one request, answers it, closes the connection.
     static func exchange(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, _ agent: Agent, caller: uid_t?) async {
-        let channel = connection.channel
-        let deadline = channel.eventLoop.scheduleTask(in: requestDeadline) { channel.close(promise: nil) }
-        defer { deadline.cancel() }
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
             var body: [UInt8] = []
@@ -90,7 +87,6 @@ public enum AgentAPI {
                     if tooLarge || body.count + chunk.readableBytes > maxBody { tooLarge = true; body = [] } else { body += chunk.readableBytesView }
                 case .end:
                     guard let head else { return }
-                    deadline.cancel()
                     let (status, reply) = await answer(head, body: tooLarge ? nil : body, agent, connection.channel, caller: caller)
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Type", value: "application/json")

@@ -153,4 +153,44 @@ struct AgentAPITests {
         #expect(store.teams().isEmpty)
         #expect((try FileManager.default.contentsOfDirectory(atPath: dir + "/teams")).isEmpty)
     }
+
+    /// A client that connects and sends nothing, or half a request, is closed by the agent
+    /// (`AgentAPI.requestDeadline`, 5 s): the read ends with EOF, not with this side's 10 s
+    /// receive timeout. The agent goes on serving.
+    @Test func aRequestThatNeverArrivesIsClosed() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("teamwire-agent-api-\(UUID().uuidString.prefix(8))").path
+        var logger = Logger(label: "test.agent")
+        logger.logLevel = .critical
+        let agent = try Agent(config: AgentConfig(stateDirectory: dir, mdns: false), logger: logger) { _ in }
+        let server = Task { try await AgentAPI.serve(agent, logger: logger) }
+        defer { server.cancel() }
+        let sock = TeamStore(root: dir).paths.socketPath
+        for _ in 0..<200 {
+            if (try? await Self.exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")) != nil { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        for partial in ["", "GET /v1/status HTTP/1.1\r\nHost: x\r\n"] {
+            let ending: String = try await withCheckedThrowingContinuation { c in
+                Thread {
+                    c.resume(with: Result {
+                        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+                        guard fd >= 0 else { throw POSIXError(.EIO) }
+                        defer { close(fd) }
+                        var tv = timeval(tv_sec: 10, tv_usec: 0)
+                        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+                        var addr = RawSocket.unixAddress(sock)
+                        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+                        guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
+                        _ = Array(partial.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                        var byte: UInt8 = 0
+                        let n = recv(fd, &byte, 1, 0)
+                        return n == 0 ? "closed" : n < 0 ? "still open (errno \(errno))" : "answered"
+                    })
+                }.start()
+            }
+            #expect(ending == "closed", "after \(partial.isEmpty ? "nothing" : "half a request")")
+        }
+        let status = try #require(try await Self.exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+        #expect(status.status == 200)
+    }
 }
