@@ -19,6 +19,11 @@ struct AgentAPITests {
     ]
     static let notJSON: [String] = ["NaN", "Infinity", "+1", "01", ".5", "0x10"]
 
+    /// How long a raw exchange waits for the agent (SO_RCVTIMEO). Long: other suites in this
+    /// process wait on child processes synchronously and can hold every cooperative thread (two
+    /// on two cores) for more than 10 s, during which the agent's accept loop cannot run.
+    static let patience = 60
+
     struct ErrorBody: Decodable {
         struct E: Decodable { var code: String; var message: String }
         var error: E
@@ -45,7 +50,7 @@ struct AgentAPITests {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         defer { close(fd) }
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        var tv = timeval(tv_sec: Self.patience, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var addr = RawSocket.unixAddress(socketPath)
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
@@ -155,8 +160,8 @@ struct AgentAPITests {
     }
 
     /// A client that connects and sends nothing, or half a request, is closed by the agent
-    /// (`AgentAPI.requestDeadline`, 5 s): the read ends with EOF, not with this side's 10 s
-    /// receive timeout. The agent goes on serving.
+    /// (`AgentAPI.requestDeadline`, 5 s): the read ends with EOF, not with this side's
+    /// receive timeout (`patience`). The agent goes on serving.
     @Test func aRequestThatNeverArrivesIsClosed() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("teamwire-agent-api-\(UUID().uuidString.prefix(8))").path
         var logger = Logger(label: "test.agent")
@@ -176,7 +181,7 @@ struct AgentAPITests {
                         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
                         guard fd >= 0 else { throw POSIXError(.EIO) }
                         defer { close(fd) }
-                        var tv = timeval(tv_sec: 10, tv_usec: 0)
+                        var tv = timeval(tv_sec: Self.patience, tv_usec: 0)
                         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
                         var addr = RawSocket.unixAddress(sock)
                         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
