@@ -46,15 +46,24 @@ struct AgentAPITests {
         }
     }
 
-    private static func blockingExchange(_ socketPath: String, _ head: String, body: [UInt8], halfClose: Bool) throws -> Reply? {
+    /// A socket connected to the agent, reads waiting up to `patience`.
+    static func connected(_ socketPath: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: Self.patience, tv_usec: 0)
+        var tv = timeval(tv_sec: patience, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var addr = RawSocket.unixAddress(socketPath)
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
+        guard rc == 0 else {
+            close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        return fd
+    }
+
+    private static func blockingExchange(_ socketPath: String, _ head: String, body: [UInt8], halfClose: Bool) throws -> Reply? {
+        let fd = try connected(socketPath)
+        defer { close(fd) }
         let out = Array(head.utf8) + body
         var sent = 0
         while sent < out.count {
@@ -178,14 +187,8 @@ struct AgentAPITests {
             let ending: String = try await withCheckedThrowingContinuation { c in
                 Thread {
                     c.resume(with: Result {
-                        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-                        guard fd >= 0 else { throw POSIXError(.EIO) }
+                        let fd = try Self.connected(sock)
                         defer { close(fd) }
-                        var tv = timeval(tv_sec: Self.patience, tv_usec: 0)
-                        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-                        var addr = RawSocket.unixAddress(sock)
-                        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-                        guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
                         _ = Array(partial.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                         var byte: UInt8 = 0
                         let n = recv(fd, &byte, 1, 0)
