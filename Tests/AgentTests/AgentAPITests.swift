@@ -98,19 +98,26 @@ struct AgentAPITests {
         (try? JSONDecoder().decode([T].self, from: Data("[\(v)]".utf8))) != nil
     }
 
-    @Test func extremeNumbersEverywhereAreRefusedClearly() async throws {
+    /// A real agent on a fresh state directory serving its API; returns the directory once it answers.
+    static func startAgent() async throws -> (dir: String, server: Task<Void, any Error>) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("teamwire-agent-api-\(UUID().uuidString.prefix(8))").path
         var logger = Logger(label: "test.agent")
         logger.logLevel = .critical
         let agent = try Agent(config: AgentConfig(stateDirectory: dir, mdns: false), logger: logger) { _ in }
         let server = Task { try await AgentAPI.serve(agent, logger: logger) }
+        let sock = TeamStore(root: dir).paths.socketPath
+        for _ in 0..<200 {
+            if (try? await exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")) != nil { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return (dir, server)
+    }
+
+    @Test func extremeNumbersEverywhereAreRefusedClearly() async throws {
+        let (dir, server) = try await Self.startAgent()
         defer { server.cancel() }
         let store = TeamStore(root: dir)
         let sock = store.paths.socketPath
-        for _ in 0..<200 {
-            if (try? await Self.exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")) != nil { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
 
         var cases: [(label: String, path: String, body: String, status: Int, mentioning: String)] = []
         for v in Self.numbers + Self.notJSON {
@@ -172,17 +179,9 @@ struct AgentAPITests {
     /// (`AgentAPI.requestDeadline`, 5 s): the read ends with EOF, not with this side's
     /// receive timeout (`patience`). The agent goes on serving.
     @Test func aRequestThatNeverArrivesIsClosed() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("teamwire-agent-api-\(UUID().uuidString.prefix(8))").path
-        var logger = Logger(label: "test.agent")
-        logger.logLevel = .critical
-        let agent = try Agent(config: AgentConfig(stateDirectory: dir, mdns: false), logger: logger) { _ in }
-        let server = Task { try await AgentAPI.serve(agent, logger: logger) }
+        let (dir, server) = try await Self.startAgent()
         defer { server.cancel() }
         let sock = TeamStore(root: dir).paths.socketPath
-        for _ in 0..<200 {
-            if (try? await Self.exchange(sock, "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")) != nil { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
         for partial in ["", "GET /v1/status HTTP/1.1\r\nHost: x\r\n"] {
             let ending: String = try await withCheckedThrowingContinuation { c in
                 Thread {
